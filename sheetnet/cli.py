@@ -1,0 +1,183 @@
+"""The command line: ``sheetnet train | step | demo | examples``.
+
+Every command takes a spec file or the name of a built-in example.  Data goes to stdout
+(exactly one JSON object with ``--json``), progress and messages to stderr.  Unusable input
+is one line on stderr and exit code 2.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+
+import click
+
+from . import examples as ex
+from .engine import train as train_run
+from .errors import SheetnetError
+from .walkthrough import as_dicts, render, walkthrough
+
+PROGRESS_FROM = 2000  # steps: show a progress bar on stderr for runs at least this long
+
+
+def _fail_cleanly(fn):
+    """Turn a SheetnetError into one line on stderr and its exit code (no traceback)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except SheetnetError as e:
+            click.echo(f"sheetnet: error: {e}", err=True)
+            sys.exit(e.exit_code)
+
+    return wrapper
+
+
+def _load(spec_arg: str, epochs: int | None = None):
+    spec = ex.resolve(spec_arg)
+    if epochs is not None:
+        spec = spec.with_train(epochs=epochs)
+    return spec
+
+
+def _train_with_progress(spec, record=True):
+    n = len(ex_batches(spec))
+    if n < PROGRESS_FROM:
+        return train_run(spec, record=record)
+    with click.progressbar(length=n, label="training", file=sys.stderr) as bar:
+        last = [0]
+
+        def progress(done, total):
+            bar.update(done - last[0])
+            last[0] = done
+
+        return train_run(spec, record=record, progress=progress)
+
+
+def ex_batches(spec):
+    from .engine import batches
+    return batches(spec)
+
+
+SPEC_HELP = "SPEC is a TOML spec file or the name of a built-in example (see `sheetnet examples`)."
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(package_name="sheetnet", message="sheetnet %(version)s")
+def main():
+    """sheetnet: train small neural networks and see every number.
+
+    Every forward value, delta, gradient and update of a run, as tables, as a
+    step-by-step hand calculation in the terminal, and as an Excel workbook of
+    live formulas.  Start with `sheetnet demo`.
+    """
+
+
+@main.command()
+@click.argument("spec", metavar="SPEC")
+@click.option("-o", "--output", metavar="OUT.xlsx", help="Write the run as a workbook of live formulas.")
+@click.option("--epochs", type=click.IntRange(min=1), help="Override [train].epochs.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print one JSON object: {\"losses\": [...], \"layers\": [{\"weights\", \"biases\"}, ...]}.")
+@click.option("--layout", type=click.Choice(["auto", "steps", "compact"]), default="auto", show_default=True,
+              help="Workbook layout: one sheet per step, or one row per step.")
+@_fail_cleanly
+def train(spec, output, epochs, as_json, layout):
+    """Train the network described by SPEC.
+
+    \b
+    SPEC is a TOML spec file or the name of a built-in example.
+    Prints the loss of the first and the last step (or JSON with --json);
+    with -o also writes the workbook.
+    """
+    run = _load(spec, epochs)
+    if output:
+        from .workbook import check_output_path
+        check_output_path(output)
+    trace = _train_with_progress(run, record=True)
+    if output:
+        from .workbook import write_workbook
+        write_workbook(trace, output, layout=layout)
+        click.echo(f"wrote {output}", err=True)
+    if as_json:
+        click.echo(json.dumps(trace.to_json()))
+    else:
+        click.echo(f"{run.name or spec}: {trace.n_steps} steps, loss {trace.loss[0]:.9g} -> {trace.final_loss:.9g}")
+
+
+@main.command()
+@click.argument("spec", metavar="SPEC")
+@click.option("--steps", type=click.IntRange(min=1), default=1, show_default=True,
+              help="How many optimizer steps to walk through.")
+@click.option("--sample", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Which sample of each step's batch to show (1 = the first).")
+@click.option("--json", "as_json", is_flag=True, help="The same lines as JSON (one object).")
+@_fail_cleanly
+def step(spec, steps, sample, as_json):
+    """Walk through training by hand: every equation with its numbers.
+
+    \b
+    SPEC is a TOML spec file or the name of a built-in example.
+    For each step: the forward pass (net and out of every unit), the loss,
+    the deltas, the gradients and the updated parameters, in textbook order.
+    """
+    _walk(_load(spec), steps, sample, as_json)
+
+
+def _walk(run, steps, sample, as_json):
+    n_steps = len(ex_batches(run))
+    if steps > n_steps:
+        epochs = -(-steps * run.train.epochs // n_steps)
+        run = run.with_train(epochs=epochs)
+    trace = train_run(run)
+    out = []
+    for k in range(steps):
+        view = trace.step(k)
+        if sample > len(view.samples):
+            raise SheetnetError(f"--sample {sample}: step {k + 1} has only {len(view.samples)} samples")
+        lines = walkthrough(trace, k, sample - 1)
+        if as_json:
+            out.append({"step": k + 1, "epoch": view.epoch + 1, "samples": view.samples.tolist(),
+                        "sample": int(view.samples[sample - 1]), "lr": view.lr, "lines": as_dicts(lines)})
+        else:
+            head = (f"Step {k + 1} (epoch {view.epoch + 1}, sample {int(view.samples[sample - 1])} of a batch of "
+                    f"{len(view.samples)}, η = {view.lr:g})")
+            click.echo(render(lines, head) + "\n")
+    if as_json:
+        click.echo(json.dumps({"name": run.name, "steps": out}))
+
+
+@main.command()
+@click.option("-o", "--output", metavar="OUT.xlsx", default="mazur.xlsx", show_default=True,
+              help="Where to write the workbook.")
+@_fail_cleanly
+def demo(output):
+    """Mazur's 2-2-2 worked example: the walk-through, and its workbook.
+
+    Prints every number of one training step of the classic "step by step
+    backpropagation example" (inputs 0.05 and 0.10, targets 0.01 and 0.99)
+    and writes the same step as a workbook of live formulas.
+    """
+    run = ex.example("mazur")
+    _walk(run, 1, 1, False)
+    from .workbook import check_output_path, write_workbook
+    check_output_path(output)
+    write_workbook(train_run(run), output)
+    click.echo(f"wrote {output}: open it in Excel or LibreOffice, change eta or a weight, and watch it recompute",
+               err=True)
+
+
+@main.command("examples")
+def examples_cmd():
+    """List the built-in examples (usable wherever a SPEC is asked for)."""
+    for name in ex.example_names():
+        spec = ex.example(name)
+        sizes = "-".join(str(layer.size) for layer in spec.layers)
+        n = len(spec.data.inputs)
+        click.echo(f"{name:<12} {sizes:<10} {n:>4} samples  {ex.describe(name)}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,111 @@
+"""The network's parameters: one flat float64 vector, with each layer's W and b as views.
+
+Keeping every parameter in one vector lets an optimizer update the whole network with a
+handful of numpy calls, and lets the trace record a step with one copy.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .spec import Layer, Spec
+
+
+def weight_label(layer: Layer, prev: Layer, j: int, i: int) -> str:
+    """``w5`` where the spec names the weight, else ``W[o1<-h1]`` (to o1 from h1)."""
+    if layer.weight_names is not None:
+        return layer.weight_names[j][i]
+    return f"W[{layer.names[j]}<-{prev.names[i]}]"
+
+
+def bias_label(layer: Layer, j: int) -> str:
+    if layer.bias_names is not None:
+        return layer.bias_names[j]
+    return f"b[{layer.names[j]}]"
+
+
+class Parameters:
+    """All parameters in one vector ``theta``; ``W[l]`` (out × in) and ``b[l]`` are views.
+
+    Layer l's block is W[l] row-major, then b[l]: ``slices[l]`` and ``w_slices[l]`` give
+    its range and the range of its weights in ``theta``.
+    """
+
+    def __init__(self, spec: Spec):
+        self.spec = spec
+        sizes = [layer.size for layer in spec.layers]
+        self.shapes = [(sizes[k + 1], sizes[k]) for k in range(len(sizes) - 1)]
+        self.size = sum(o * i + o for o, i in self.shapes)
+        self.theta = np.zeros(self.size)
+        self.slices, self.w_slices, self.b_slices = [], [], []
+        pos = 0
+        for o, i in self.shapes:
+            self.w_slices.append(slice(pos, pos + o * i))
+            self.b_slices.append(slice(pos + o * i, pos + o * i + o))
+            self.slices.append(slice(pos, pos + o * i + o))
+            pos += o * i + o
+        self.is_weight = np.zeros(self.size, dtype=bool)
+        for s in self.w_slices:
+            self.is_weight[s] = True
+        self.labels = self._labels()
+        self._init(spec)
+
+    def W(self, theta, l):
+        """Layer l's weight matrix (receiving × sending), a view into ``theta``."""
+        return theta[self.w_slices[l]].reshape(self.shapes[l])
+
+    def b(self, theta, l):
+        return theta[self.b_slices[l]]
+
+    def _labels(self) -> list[str]:
+        layers = self.spec.layers
+        out = []
+        for l, (o, i) in enumerate(self.shapes):
+            layer, prev = layers[l + 1], layers[l]
+            out += [weight_label(layer, prev, j, k) for j in range(o) for k in range(i)]
+            out += [bias_label(layer, j) for j in range(o)]
+        return out
+
+    def _init(self, spec: Spec):
+        """Explicit values from the spec, or torch-style init drawn from ``seed``, layer by layer."""
+        rng = np.random.default_rng(np.random.SeedSequence([spec.train.seed, 0]))
+        for l, layer in enumerate(spec.layers[1:]):
+            W, b = self.W(self.theta, l), self.b(self.theta, l)
+            if layer.weights is not None:
+                W[...] = layer.weights
+                b[...] = layer.biases
+            else:
+                W[...], b[...] = init_values(layer.init, self.shapes[l], rng)
+
+    def copy_theta(self) -> np.ndarray:
+        return self.theta.copy()
+
+
+def init_values(scheme: str, shape: tuple[int, int], rng) -> tuple[np.ndarray, np.ndarray]:
+    """Weights and biases for an init scheme, with torch's fan_in / fan_out conventions.
+
+    xavier_uniform: U(±√(6/(fan_in+fan_out)));  xavier_normal: N(0, √(2/(fan_in+fan_out)));
+    he_uniform: U(±√(6/fan_in));  he_normal: N(0, √(2/fan_in));  biases 0 for these four.
+    uniform: weights and biases U(±1/√fan_in) (torch.nn.Linear's default);  zeros: all 0.
+    """
+    fan_out, fan_in = shape
+    n_out = shape[0]
+    zeros_b = np.zeros(n_out)
+    if scheme == "xavier_uniform":
+        a = math.sqrt(6.0 / (fan_in + fan_out))
+        return rng.uniform(-a, a, shape), zeros_b
+    if scheme == "xavier_normal":
+        return rng.normal(0.0, math.sqrt(2.0 / (fan_in + fan_out)), shape), zeros_b
+    if scheme == "he_uniform":
+        a = math.sqrt(6.0 / fan_in)
+        return rng.uniform(-a, a, shape), zeros_b
+    if scheme == "he_normal":
+        return rng.normal(0.0, math.sqrt(2.0 / fan_in), shape), zeros_b
+    if scheme == "uniform":
+        a = 1.0 / math.sqrt(fan_in)
+        return rng.uniform(-a, a, shape), rng.uniform(-a, a, n_out)
+    if scheme == "zeros":
+        return np.zeros(shape), zeros_b
+    raise ValueError(scheme)  # pragma: no cover - the spec validates the name

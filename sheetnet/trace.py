@@ -1,0 +1,220 @@
+"""The trace of a run: every step recorded into preallocated arrays, read as DataFrames.
+
+Recording copies a few arrays per step; DataFrames are built only when asked for:
+
+    trace.losses                  batch loss of every step (with its epoch and learning rate)
+    trace.parameters              every parameter after every step (row 0: the start)
+    trace.weights(layer)          a weight matrix, rows = receiving units, columns = sending
+    trace.step(k).forward         net input and output of every unit for every sample
+    trace.step(k).loss            per-sample losses (``.batch_loss`` is the step's loss)
+    trace.step(k).deltas          δ = ∂l_n/∂net of every unit for every sample
+    trace.step(k).gradients       per-sample gradients and the batch gradient of every parameter
+    trace.step(k).update          parameter before, gradient, optimizer state, parameter after
+
+Forward values, deltas and per-sample losses are stored by (epoch, position in the epoch's
+sample order): every epoch visits each sample once, so that is one dense array per layer.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+
+class Trace:
+    def __init__(self, spec, params, optimizer, n_steps, orders, steps, record=True):
+        self.spec, self.params, self.optimizer = spec, params, optimizer
+        self.orders, self.steps, self.recorded = orders, steps, record
+        self.diverged = False
+        epochs, n = orders.shape
+        sizes = [layer.size for layer in spec.layers[1:]]
+        self.loss = np.empty(n_steps)
+        self.penalty = np.empty(n_steps)
+        from .engine import learning_rate  # local: the engine imports this module
+        self.lr = np.array([learning_rate(spec, e) for e, _, _ in steps])
+        self.final_theta = None
+        if not record:
+            return
+        self.z = [np.empty((epochs, n, s)) for s in sizes]
+        self.a = [np.empty((epochs, n, s)) for s in sizes]
+        self.delta = [np.empty((epochs, n, s)) for s in sizes]
+        self.sample_loss = np.empty((epochs, n))
+        self.grads = np.empty((n_steps, params.size))
+        self.thetas = np.empty((n_steps + 1, params.size))
+        self.states = {s: np.empty((n_steps, params.size)) for s in optimizer.state}
+        self.shown = {s: np.empty((n_steps, params.size)) for s in optimizer.shown}
+
+    # -- recording (called by the engine) --------------------------------------
+    def record_start(self, theta):
+        if self.recorded:
+            self.thetas[0] = theta
+
+    def record_step(self, k, za, per_sample, batch_loss, penalty, deltas, grad, state, shown, theta):
+        self.loss[k] = batch_loss
+        self.penalty[k] = penalty
+        if k == len(self.steps) - 1:
+            self.final_theta = theta.copy()
+            self.final_state = {s: v.copy() for s, v in state.items()}
+        if not self.recorded:
+            return
+        e, lo, hi = self.steps[k]
+        for l, (z, a) in enumerate(za):
+            self.z[l][e, lo:hi] = z
+            self.a[l][e, lo:hi] = a
+            self.delta[l][e, lo:hi] = deltas[l]
+        self.sample_loss[e, lo:hi] = per_sample
+        self.grads[k] = grad
+        self.thetas[k + 1] = theta
+        for s, v in state.items():
+            self.states[s][k] = v
+        for s, v in shown.items():
+            self.shown[s][k] = v
+
+    # -- whole-run views --------------------------------------------------------
+    @property
+    def n_steps(self) -> int:
+        return len(self.steps)
+
+    @property
+    def final_loss(self) -> float:
+        return float(self.loss[-1])
+
+    @property
+    def losses(self) -> pd.DataFrame:
+        """One row per step: its epoch, the learning rate in force and the batch loss."""
+        return pd.DataFrame({"epoch": [e for e, _, _ in self.steps], "lr": self.lr, "loss": self.loss},
+                            index=pd.RangeIndex(self.n_steps, name="step"))
+
+    @property
+    def parameters(self) -> pd.DataFrame:
+        """Row k: every parameter after k steps (row 0 is the start)."""
+        self._need_record()
+        return pd.DataFrame(self.thetas, columns=self.params.labels,
+                            index=pd.RangeIndex(self.n_steps + 1, name="after step"))
+
+    def weights(self, layer: int, step: int | None = None) -> pd.DataFrame:
+        """Weight matrix of dense layer ``layer`` (1 = first after the input) after ``step`` steps."""
+        theta = self.final_theta if step is None else self._theta(step)
+        return _matrix(self.spec, self.params, theta, layer)
+
+    def biases(self, layer: int, step: int | None = None) -> pd.Series:
+        theta = self.final_theta if step is None else self._theta(step)
+        names = self.spec.layers[layer].names
+        return pd.Series(self.params.b(theta, layer - 1), index=pd.Index(names, name="unit"), name="bias")
+
+    def step(self, k: int) -> "StepView":
+        self._need_record()
+        if not -self.n_steps <= k < self.n_steps:
+            raise IndexError(f"step {k} out of range: the run has {self.n_steps} steps")
+        return StepView(self, k % self.n_steps)
+
+    def to_json(self) -> dict:
+        """The JSON of SPEC.md: losses of every step and the final parameters of every layer."""
+        P, theta = self.params, self.final_theta
+        return {"losses": self.loss.tolist(),
+                "layers": [{"weights": P.W(theta, l).tolist(), "biases": P.b(theta, l).tolist()}
+                           for l in range(len(P.shapes))]}
+
+    def _theta(self, step):
+        self._need_record()
+        return self.thetas[step]
+
+    def _need_record(self):
+        if not self.recorded:
+            raise ValueError("this run was trained with record=False; only losses and final parameters are kept")
+
+
+def _matrix(spec, params, theta, layer: int) -> pd.DataFrame:
+    recv, send = spec.layers[layer], spec.layers[layer - 1]
+    return pd.DataFrame(params.W(theta, layer - 1), index=pd.Index(recv.names, name="to"),
+                        columns=pd.Index(send.names, name="from"))
+
+
+class StepView:
+    """The tables of one optimizer step (``trace.step(k)``)."""
+
+    def __init__(self, trace: Trace, k: int):
+        self.trace, self.k = trace, k
+        self.epoch, self.lo, self.hi = trace.steps[k]
+        self.samples = trace.orders[self.epoch, self.lo:self.hi]
+        self.lr = float(trace.lr[k])
+        self.batch_loss = float(trace.loss[k])
+
+    def __repr__(self):
+        return (f"<step {self.k}: epoch {self.epoch}, samples {self.samples.tolist()}, "
+                f"lr {self.lr:g}, loss {self.batch_loss:.9g}>")
+
+    def _units(self):
+        return [u for layer in self.trace.spec.layers[1:] for u in layer.names]
+
+    def _per_unit(self, arrays) -> np.ndarray:
+        """(samples, all units) from per-layer (epoch, position, unit) arrays."""
+        return np.hstack([arr[self.epoch, self.lo:self.hi] for arr in arrays])
+
+    def _sample_unit_index(self):
+        return pd.MultiIndex.from_product([self.samples, self._units()], names=["sample", "unit"])
+
+    @property
+    def inputs(self) -> pd.DataFrame:
+        spec = self.trace.spec
+        return pd.DataFrame(spec.data.inputs[self.samples], columns=spec.layers[0].names,
+                            index=pd.Index(self.samples, name="sample"))
+
+    @property
+    def targets(self) -> pd.DataFrame:
+        spec = self.trace.spec
+        return pd.DataFrame(spec.data.targets[self.samples], columns=spec.layers[-1].names,
+                            index=pd.Index(self.samples, name="sample"))
+
+    @property
+    def forward(self) -> pd.DataFrame:
+        """net (z) and out (a) of every unit, one row per (sample, unit)."""
+        t = self.trace
+        return pd.DataFrame({"net": self._per_unit(t.z).ravel(), "out": self._per_unit(t.a).ravel()},
+                            index=self._sample_unit_index())
+
+    @property
+    def deltas(self) -> pd.DataFrame:
+        """δ = ∂l_n/∂net, one row per (sample, unit)."""
+        return pd.DataFrame({"delta": self._per_unit(self.trace.delta).ravel()}, index=self._sample_unit_index())
+
+    @property
+    def loss(self) -> pd.Series:
+        """Per-sample losses l_n (the batch loss is ``.batch_loss``)."""
+        t = self.trace
+        return pd.Series(t.sample_loss[self.epoch, self.lo:self.hi], index=pd.Index(self.samples, name="sample"),
+                         name="loss")
+
+    def per_sample_gradients(self) -> np.ndarray:
+        """(samples, parameters): δ_j·a_i for W[j<-i] and δ_j for b[j], before averaging."""
+        t, P = self.trace, self.trace.params
+        x = t.spec.data.inputs[self.samples]
+        out = np.empty((len(self.samples), P.size))
+        for l in range(len(P.shapes)):
+            d = t.delta[l][self.epoch, self.lo:self.hi]
+            a_prev = x if l == 0 else t.a[l - 1][self.epoch, self.lo:self.hi]
+            out[:, P.w_slices[l]] = (d[:, :, None] * a_prev[:, None, :]).reshape(len(d), -1)
+            out[:, P.b_slices[l]] = d
+        return out
+
+    @property
+    def gradients(self) -> pd.DataFrame:
+        """One row per parameter: its gradient from each sample, and the batch gradient."""
+        t = self.trace
+        cols = {f"sample {s}": g for s, g in zip(self.samples, self.per_sample_gradients())}
+        cols["batch"] = t.grads[self.k]
+        return pd.DataFrame(cols, index=pd.Index(t.params.labels, name="parameter"))
+
+    @property
+    def update(self) -> pd.DataFrame:
+        """One row per parameter: before, gradient, optimizer state after the step, after."""
+        t = self.trace
+        cols = {"before": t.thetas[self.k], "gradient": t.grads[self.k]}
+        for name, arr in {**t.states, **t.shown}.items():
+            cols[name] = arr[self.k]
+        cols["after"] = t.thetas[self.k + 1]
+        return pd.DataFrame(cols, index=pd.Index(t.params.labels, name="parameter"))
+
+    def weights(self, layer: int, after: bool = False) -> pd.DataFrame:
+        t = self.trace
+        return _matrix(t.spec, t.params, t.thetas[self.k + int(after)], layer)
