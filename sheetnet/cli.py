@@ -13,6 +13,7 @@ import sys
 
 import click
 
+from . import __version__
 from . import examples as ex
 from .engine import train as train_run
 from .errors import SheetnetError
@@ -64,8 +65,25 @@ def ex_batches(spec):
 SPEC_HELP = "SPEC is a TOML spec file or the name of a built-in example (see `sheetnet examples`)."
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
-@click.version_option(package_name="sheetnet", message="sheetnet %(version)s")
+class _Group(click.Group):
+    """A click group whose usage errors are one line on stderr (exit 2), as SPEC.md asks."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+        try:
+            rv = super().main(args, prog_name, complete_var, False, **extra)
+        except click.ClickException as e:
+            click.echo(f"sheetnet: error: {e.format_message()}", err=True)
+            sys.exit(e.exit_code)
+        except click.Abort:
+            click.echo("Aborted!", err=True)
+            sys.exit(1)
+        sys.exit(rv if isinstance(rv, int) else 0)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, message="sheetnet %(version)s")
 def main():
     """sheetnet: train small neural networks and see every number.
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import math
+import numbers
 import os
 import tomllib
 from dataclasses import dataclass, field
@@ -103,8 +104,8 @@ class Spec:
 
     def with_train(self, **changes) -> "Spec":
         """A copy with some [train] settings changed (validated like the file)."""
-        train = dataclasses.replace(self.train, **changes)
-        _check_train_ranges(train, self.path)
+        raw = {**dataclasses.asdict(self.train), **changes}
+        train = _parse_train(raw, os.path.basename(self.path))
         return dataclasses.replace(self, train=train)
 
 
@@ -119,6 +120,8 @@ def load_spec(path: str) -> Spec:
         raise SpecError("no such file", path) from None
     except IsADirectoryError:
         raise SpecError("is a directory, not a spec file", path) from None
+    except OSError as e:
+        raise SpecError(f"cannot read the file: {e.strerror}", path) from None
     except tomllib.TOMLDecodeError as e:
         raise SpecError(f"not valid TOML: {e}", name) from None
     except UnicodeDecodeError:
@@ -159,7 +162,7 @@ def _no_unknown(table: dict, allowed, where: str, section: str = ""):
 
 # --------------------------------------------------------------------------- numbers
 def _number(value, where: str, integer: bool = False) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         raise SpecError(f"expected a number, got {value!r}", where)
     if not math.isfinite(value):
         raise SpecError(f"must be a finite number, got {value}", where)
@@ -207,6 +210,7 @@ def _parse_layers(raw, fname) -> tuple[Layer, ...]:
         raise SpecError("need an input layer and at least one more layer", f"{fname}, [[layers]]")
     layers: list[Layer] = []
     used_names: set[str] = set()
+    used_params: set[str] = set()
     for i, t in enumerate(raw, start=1):
         kind = t.get("kind")
         where = f"{fname}, layer {i}"
@@ -225,6 +229,13 @@ def _parse_layers(raw, fname) -> tuple[Layer, ...]:
         if clash:
             raise SpecError(f"unit name {sorted(clash)[0]!r} is used twice", f"{where}, key 'names'")
         used_names.update(layer.names)
+        given = {"weight_names": [n for row in layer.weight_names or () for n in row],
+                 "bias_names": list(layer.bias_names or ())}
+        for key, labels in given.items():
+            for label in labels:
+                if label in used_params:
+                    raise SpecError(f"parameter name {label!r} is used twice", f"{where}, key '{key}'")
+                used_params.add(label)
         layers.append(layer)
     return tuple(layers)
 
@@ -422,10 +433,10 @@ def _read_csv(t, where, base_dir, n_in, n_out) -> Data:
         raise SpecError(f"cannot read the CSV file: {e.strerror}", f"{where} key 'csv' ({rel})") from None
     except UnicodeDecodeError:
         raise SpecError("not a UTF-8 text file", rel) from None
-    rows = [r for r in rows if any(c.strip() for c in r)]
-    if not rows:
+    numbered = [(r, row) for r, row in enumerate(rows, start=1) if any(c.strip() for c in row)]
+    if not numbered:
         raise SpecError("the CSV file is empty", rel)
-    header = [h.strip() for h in rows[0]]
+    header = [h.strip() for h in numbered[0][1]]
     cols = {}
     for key, n in (("input_columns", n_in), ("target_columns", n_out)):
         if key not in t:
@@ -437,12 +448,12 @@ def _read_csv(t, where, base_dir, n_in, n_out) -> Data:
             if c not in header:
                 raise SpecError(f"no column {c!r} in {rel}" + suggest(c, header), f"{where} key '{key}'")
         cols[key] = [header.index(c) for c in names]
-    body = rows[1:]
+    body = numbered[1:]
     if not body:
         raise SpecError("the data set is empty: the CSV file has a header but no rows", rel)
     values = np.empty((len(body), len(header)))
     wanted = cols["input_columns"] + cols["target_columns"]
-    for r, row in enumerate(body, start=2):
+    for pos, (r, row) in enumerate(body):
         if len(row) != len(header):
             raise SpecError(f"expected {len(header)} fields, got {len(row)}", f"{rel}, row {r}")
         for c in wanted:
@@ -453,6 +464,6 @@ def _read_csv(t, where, base_dir, n_in, n_out) -> Data:
                 raise SpecError(f"not a number: {cell!r}", f"{rel}, row {r}, column {header[c]!r}") from None
             if not math.isfinite(v):
                 raise SpecError(f"must be a finite number, got {cell}", f"{rel}, row {r}, column {header[c]!r}")
-            values[r - 2, c] = v
+            values[pos, c] = v
     return Data(inputs=values[:, cols["input_columns"]].copy(), targets=values[:, cols["target_columns"]].copy(),
                 source=rel, input_columns=tuple(t["input_columns"]), target_columns=tuple(t["target_columns"]))

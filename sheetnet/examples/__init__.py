@@ -36,6 +36,10 @@ def describe(name: str) -> str:
 
 def resolve(arg: str) -> Spec:
     """A spec file path, or the name of a built-in example."""
-    if not os.path.exists(arg) and example_path(arg) is not None:
-        return example(arg)
+    if not os.path.exists(arg):
+        if example_path(arg) is not None:
+            return example(arg)
+        if not arg.endswith(".toml") and os.sep not in arg and "/" not in arg:
+            from ..errors import SpecError, suggest
+            raise SpecError("no such spec file or built-in example" + suggest(arg, example_names()), arg)
     return load_spec(arg)

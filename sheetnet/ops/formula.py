@@ -140,3 +140,12 @@ def gt(a: str, b: str) -> str:
 
 def le(a: str, b: str) -> str:
     return f"{par(a)}<={par(b)}"
+
+
+def sumsq(*ranges: str) -> str:
+    return call("SUMSQ", *ranges)
+
+
+def sum_abs(rng: str) -> str:
+    """Σ|x| over a range without a function inside SUMPRODUCT (Gnumeric-safe)."""
+    return sub(call("SUMIF", rng, '">0"'), call("SUMIF", rng, '"<0"'))

@@ -1,0 +1,291 @@
+"""Pure geometry: which cell of which sheet holds which number.  The only module that
+builds A1 references (through ``xlsxwriter.utility``); the writer and the reader both
+find cells here.
+
+A step is a list of *blocks*: the net inputs of a layer, its outputs, the per-sample
+losses, the batch gradient of every parameter, and so on.  A block has ``items`` (units,
+or parameters) and is either per sample (one value per sample of the batch) or not.
+Two geometries place the same blocks:
+
+* ``StepsLayout`` — one sheet per step, the way a textbook prints a worked step: a row per
+  unit and quantity, a column per sample; then a parameter table, a row per parameter and
+  a column per quantity (start, gradients, optimizer state, updated).
+* ``CompactLayout`` — one row per step on a single sheet ``Run`` (as fast.ai's spreadsheets
+  do), for long runs.  Inputs, targets and the parameters at the start of a step are not
+  copied there: formulas point at the Data sheet and at the previous row's updated values.
+
+Row and column numbers are 0-based, as XlsxWriter's API takes them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from xlsxwriter.utility import quote_sheetname, xl_col_to_name, xl_rowcol_to_cell
+
+# Excel's limits (Excel 2007+)
+MAX_ROWS = 1_048_576
+MAX_COLS = 16_384
+MAX_FORMULA = 8_192
+MAX_SHEET_NAME = 31
+
+SETTINGS, DATA, PARAMS, HISTORY, GUIDE, RUN = "Settings", "Data", "Parameters", "History", "Guide", "Run"
+
+# defined names of the settings, as formulas use them (XlsxWriter refuses names that look
+# like cell references, such as l1 or l2)
+SETTING_NAMES = {"lr": "eta", "momentum": "momentum", "beta1": "beta1", "beta2": "beta2", "alpha": "alpha",
+                 "eps": "eps", "l1": "lambda_l1", "l2": "lambda_l2", "lr_decay": "lr_decay", "delta": "huber_delta"}
+SETTINGS_FIRST_ROW = 3
+
+
+@dataclass(frozen=True)
+class Cell:
+    sheet: str
+    row: int
+    col: int
+
+    def a1(self, absolute: bool = False) -> str:
+        return xl_rowcol_to_cell(self.row, self.col, row_abs=absolute, col_abs=absolute)
+
+
+def sheet_prefix(sheet: str) -> str:
+    """``'Step 1'!`` — the sheet part of a reference, quoted when needed."""
+    return quote_sheetname(sheet) + "!"
+
+
+def ref(cell: Cell, at: str, absolute: bool = False) -> str:
+    """Reference to ``cell`` from a formula on sheet ``at``."""
+    a1 = cell.a1(absolute)
+    return a1 if cell.sheet == at else sheet_prefix(cell.sheet) + a1
+
+
+def ref_range(first: Cell, last: Cell, at: str) -> str:
+    """``C5:C9`` (or ``Data!B2:B9``); a single cell when first == last."""
+    if first == last:
+        return ref(first, at)
+    assert first.sheet == last.sheet
+    span = f"{first.a1()}:{last.a1()}"
+    return span if first.sheet == at else sheet_prefix(first.sheet) + span
+
+
+def col_name(col: int) -> str:
+    return xl_col_to_name(col)
+
+
+@dataclass(frozen=True)
+class Block:
+    """One quantity of a step: ``kind`` (see KINDS), its layer (or None) and its items."""
+
+    kind: str
+    layer: int | None
+    items: int
+    per_sample: bool
+
+    @property
+    def key(self):
+        return (self.kind, self.layer)
+
+
+STATE_KINDS = ("v", "s", "m", "m_hat", "v_hat")  # optimizer state (none for a frozen bias)
+PARAM_KINDS = ("p0", "gs", "g", *STATE_KINDS, "p1")  # columns of the parameter table
+SCALAR_KINDS = ("lr", "data_loss", "penalty", "L")
+
+
+def step_blocks(model, max_batch: int) -> list[Block]:
+    """The blocks of one step, in computation (textbook) order."""
+    spec, P = model.spec, model.params
+    sizes = [layer.size for layer in spec.layers]
+    out = [Block("in", None, sizes[0], True), Block("t", None, sizes[-1], True)]
+    last = len(model.acts) - 1
+    for l, act in enumerate(model.acts):
+        out.append(Block("net", l, sizes[l + 1], True))
+        if act.name == "softmax":
+            out.append(Block("exp", l, sizes[l + 1], True))
+        out.append(Block("out", l, sizes[l + 1], True))
+    out += [Block("term", None, sizes[-1], True), Block("loss", None, 1, True), Block("data_loss", None, 1, False)]
+    if spec.train.l1 or spec.train.l2:
+        out += [Block("penalty", None, 1, False), Block("L", None, 1, False)]
+    out += [Block("delta", l, sizes[l + 1], True) for l in range(last, -1, -1)]
+    out.append(Block("lr", None, 1, False))
+    out.append(Block("p0", None, P.size, False))
+    if max_batch > 1:
+        out.append(Block("gs", None, P.size, True))
+    out.append(Block("g", None, P.size, False))
+    out += [Block(s, None, P.size, False) for s in (*model.optimizer.state, *model.optimizer.shown)]
+    out.append(Block("p1", None, P.size, False))
+    return out
+
+
+class Sheets:
+    """The fixed sheets: Settings, Data and the starting Parameters (the editable inputs)."""
+
+    def __init__(self, model):
+        self.model = model
+        self.n_in = model.spec.layers[0].size
+        self.param_origin = []  # per layer: (first row of its matrix, 0-based)
+        row = 2
+        for o, i in model.params.shapes:
+            row += 2  # title, header
+            self.param_origin.append(row)
+            row += o + 1
+
+    def setting(self, key: str) -> Cell:
+        return Cell(SETTINGS, SETTINGS_FIRST_ROW + list(SETTING_NAMES).index(key), 1)
+
+    def data(self, kind: str, sample: int, item: int) -> Cell:
+        """Input ``item`` (kind "in") or target ``item`` ("t") of sample ``sample`` on the Data sheet."""
+        col = 1 + item if kind == "in" else 1 + self.n_in + item
+        return Cell(DATA, 3 + sample, col)
+
+    def data_header_row(self) -> int:
+        return 2
+
+    def param(self, idx: int) -> Cell:
+        """Starting value of parameter ``idx``: weight (j, i) at column 1+i, bias in the last column."""
+        P = self.model.params
+        for l, (o, i) in enumerate(P.shapes):
+            if P.slices[l].start <= idx < P.slices[l].stop:
+                off = idx - P.slices[l].start
+                row0 = self.param_origin[l]
+                if off < o * i:
+                    return Cell(PARAMS, row0 + off // i, 1 + off % i)
+                return Cell(PARAMS, row0 + off - o * i, 1 + i)
+        raise IndexError(idx)
+
+
+class _Layout:
+    """What both geometries share: the run's steps, its sample order and the fixed sheets."""
+
+    def __init__(self, model, steps, orders):
+        self.model, self.steps, self.orders = model, steps, orders
+        self.n_steps = len(steps)
+        self.max_batch = max(hi - lo for _, lo, hi in steps)
+        self.sheets = Sheets(model)
+        self.blocks = step_blocks(model, self.max_batch)
+        self.items = {b.key: b.items for b in self.blocks}
+
+    def samples(self, step: int):
+        """Indices (rows of the Data sheet) of the samples of ``step``, in batch order."""
+        e, lo, hi = self.steps[step]
+        return self.orders[e, lo:hi]
+
+    def previous_p1(self, idx: int, step: int) -> Cell:
+        """Where parameter ``idx`` stands at the start of ``step``: the step before's update,
+        or the Parameters sheet for the first step."""
+        return self.cell("p1", None, idx, step - 1) if step else self.sheets.param(idx)
+
+
+class StepsLayout(_Layout):
+    """One sheet per step: rows = units × quantities, columns = samples; then the parameter table."""
+
+    name = "steps"
+    HEAD_ROWS = 4  # title, subtitle, blank, column header
+    FIRST_COL = 2  # A: quantity, B: equation, C…: values
+
+    def __init__(self, model, steps, orders):
+        super().__init__(model, steps, orders)
+        self.rows: dict = {}
+        self.section_rows: list[tuple[int, str]] = []  # (row of the heading, section)
+        row, section = self.HEAD_ROWS, None
+        for b in self.blocks:
+            if b.kind in PARAM_KINDS:
+                continue
+            if SECTION_OF[b.kind] != section:
+                section = SECTION_OF[b.kind]
+                self.section_rows.append((row, section))
+                row += 1
+            self.rows[b.key] = row
+            row += b.items
+        self.param_header_row = row + 1
+        self.param_first_row = row + 2
+        col = self.FIRST_COL
+        self.param_cols: dict = {}
+        for b in self.blocks:
+            if b.kind in PARAM_KINDS:
+                self.param_cols[b.kind] = col
+                col += self.max_batch if b.kind == "gs" else 1
+        self.n_rows = self.param_first_row + model.params.size
+        self.n_cols = max(col, self.FIRST_COL + self.max_batch)
+
+    def sheet(self, step: int) -> str:
+        return f"Step {step + 1}"
+
+    def materialized(self, kind: str) -> bool:
+        return True
+
+    def cell(self, kind: str, layer, item: int, step: int, pos: int = 0) -> Cell:
+        sheet = self.sheet(step)
+        if kind in PARAM_KINDS:
+            col = self.param_cols[kind] + (pos if kind == "gs" else 0)
+            return Cell(sheet, self.param_first_row + item, col)
+        return Cell(sheet, self.rows[(kind, layer)] + item, self.FIRST_COL + pos)
+
+
+class CompactLayout(_Layout):
+    """One row per step on the sheet ``Run``; inputs, targets and starting parameters are
+    not copied: formulas point at the Data sheet and at the previous row."""
+
+    name = "compact"
+    HEAD_ROWS = 4  # title, group, quantity, equation
+    LEAD_COLS = 2  # A: step, B: epoch
+
+    def __init__(self, model, steps, orders):
+        super().__init__(model, steps, orders)
+        self.B = self.max_batch
+        self.cols: dict = {}
+        col = self.LEAD_COLS
+        for b in self.blocks:
+            if not self.materialized(b.kind):
+                continue
+            self.cols[b.key] = col
+            col += b.items * (self.B if b.per_sample else 1)
+        self.n_cols = col
+        self.n_rows = self.HEAD_ROWS + self.n_steps
+
+    def sheet(self, step: int) -> str:
+        return RUN
+
+    def materialized(self, kind: str) -> bool:
+        return kind not in ("in", "t", "p0")
+
+    def row(self, step: int) -> int:
+        return self.HEAD_ROWS + step
+
+    def cell(self, kind: str, layer, item: int, step: int, pos: int = 0) -> Cell:
+        if kind in ("in", "t"):
+            return self.sheets.data(kind, int(self.samples(step)[pos]), item)
+        if kind == "p0":
+            return self.previous_p1(item, step)
+        col = self.cols[(kind, layer)]
+        if kind == "gs":  # positions of one parameter side by side (for AVERAGE over the batch)
+            col += item * self.B + pos
+        elif kind in ("term", "net", "exp", "out", "delta", "loss"):  # the units of one sample side by side
+            col += pos * self.items[(kind, layer)] + item
+        else:
+            col += item
+        return Cell(RUN, self.row(step), col)
+
+
+SECTION_OF = {"in": "data", "t": "data", "net": "forward", "exp": "forward", "out": "forward", "term": "loss",
+              "loss": "loss", "data_loss": "loss", "penalty": "loss", "L": "loss", "delta": "backward",
+              "lr": "update"}
+SECTION_TITLES = {"data": "Inputs and targets of the batch", "forward": "Forward pass",
+                  "loss": "Loss", "backward": "Backward pass: δ = ∂E/∂net",
+                  "update": "Gradients and update"}
+
+
+def choose_layout(model, steps, orders, layout: str = "auto", max_step_sheets: int = 30):
+    """The layout to write (``auto``: a sheet per step for short runs, one row per step
+    otherwise), checked against Excel's limits; raises ValueError saying what to change."""
+    n_steps = len(steps)
+    if layout == "auto":
+        layout = "steps" if n_steps <= max_step_sheets else "compact"
+    lay = (StepsLayout if layout == "steps" else CompactLayout)(model, steps, orders)
+    if lay.n_rows > MAX_ROWS:
+        raise ValueError(f"{n_steps} steps need {lay.n_rows:,} rows, more than Excel's {MAX_ROWS:,}; "
+                         "train for fewer epochs or with larger batches")
+    if lay.n_cols > MAX_COLS:
+        raise ValueError(f"the {lay.name} layout needs {lay.n_cols:,} columns, more than Excel's {MAX_COLS:,}; "
+                         "use smaller batches or a smaller network"
+                         + (", or --layout steps" if lay.name == "compact" else ""))
+    return lay

@@ -1,0 +1,49 @@
+"""The Run sheet of the CompactLayout: one row per step, the way fast.ai's spreadsheets run
+thousands of steps as a live chain."""
+
+from __future__ import annotations
+
+from .layout import SECTION_OF, SECTION_TITLES, STATE_KINDS
+
+GROUP_TITLES = {"p0": "start", "gs": "per-sample gradients", "g": "batch gradients", "p1": "updated parameters"}
+
+
+def write(w, ws):
+    lay, f = w.lay, w.fmt
+    ws.write_string(0, 0, f"Run: one row per step ({lay.n_steps:,} steps); every row starts from the row above",
+                    f["title"])
+    heads = {}  # col -> (group title, quantity, equation)
+    for b in lay.blocks:
+        if not lay.materialized(b.kind):
+            continue
+        group = GROUP_TITLES.get(b.kind) or w.model.optimizer.equations.get(b.kind) \
+            or SECTION_TITLES[SECTION_OF[b.kind]]
+        first = True
+        for item in range(b.items):
+            if b.kind in STATE_KINDS and w.build.frozen(item):
+                continue
+            for pos in range(lay.B if b.per_sample else 1):
+                col = lay.cell(b.kind, b.layer, item, 0, pos).col
+                name = w.names.name(b.kind, b.layer, item)
+                if b.per_sample and lay.B > 1:
+                    name += f" #{pos + 1}"
+                eq = w.names.equation(w.describe, b.kind, b.layer, item, 0, pos) if pos == 0 else ""
+                heads[col] = (group if first else "", name, eq)
+                first = False
+    ws.write_string(1, 0, "step", f["head"])
+    ws.write_string(1, 1, "epoch", f["head"])
+    for row, idx in ((1, 0), (2, 1), (3, 2)):
+        for col in sorted(heads):
+            if heads[col][idx]:
+                ws.write_string(row, col, heads[col][idx], f["head"] if row < 3 else f["eq"])
+    for k in range(lay.n_steps):
+        row = lay.row(k)
+        ws.write_number(row, 0, k + 1, f["int"])
+        ws.write_number(row, 1, lay.steps[k][0] + 1, f["int"])
+        for cell, formula, value in sorted(w.step_cells(k), key=lambda c: c[0].col):
+            w.formula(ws, cell, formula, value)
+    ws.freeze_panes(lay.HEAD_ROWS, 2)
+    ws.set_column(0, 1, 7)
+    ws.set_column(2, lay.n_cols, 14)
+    ws.set_row(1, 30)
+

@@ -1,0 +1,297 @@
+"""The only writer: every number of a run as a live formula with the engine's value cached.
+
+formula text  <- formulas.StepFormulas (registry formulas, references from the layout)
+cell address  <- layout (StepsLayout or CompactLayout)
+cached value  <- the trace (values.StepValues)
+
+Written with XlsxWriter in constant-memory mode (rows in order), to a temporary file that
+replaces the output only when complete.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+import xlsxwriter
+from xlsxwriter.worksheet import Worksheet
+
+from .engine import Model
+from .errors import WorkbookError
+from .formulas import StepFormulas
+from . import guide, sheet_compact, sheet_history, sheet_steps
+from .layout import (DATA, GUIDE, HISTORY, MAX_FORMULA, PARAMS, SETTING_NAMES, SETTINGS, SETTINGS_FIRST_ROW,
+                     STATE_KINDS, Cell, CompactLayout, choose_layout, ref, ref_range)
+from .values import StepValues
+from .walkthrough import Symbols, pretty
+
+NUM_FORMAT = "0.000000000"
+SMALL_FORMAT = "0.00000000E+00"
+
+
+class FastWorksheet(Worksheet):
+    """XlsxWriter's worksheet without its future-function regexes: sheetnet's formulas use
+    only functions Excel 2010 knows (the ops registry), which need no ``_xlfn.`` prefix."""
+
+    def _prepare_formula(self, formula, expand_future_functions=False):
+        return formula[1:] if formula.startswith("=") else formula
+
+
+class CellRefs:
+    """Resolver for StepFormulas: quantities of step ``step`` as references from its sheet."""
+
+    def __init__(self, layout):
+        self.lay = layout
+        self.step = 0
+
+    def at(self):
+        return self.lay.sheet(self.step)
+
+    def one(self, kind, layer, item, pos=0):
+        return ref(self.lay.cell(kind, layer, item, self.step, pos), self.at())
+
+    def span(self, kind, layer, items, positions):
+        first = self.lay.cell(kind, layer, items[0], self.step, positions[0])
+        last = self.lay.cell(kind, layer, items[1], self.step, positions[1])
+        return ref_range(first, last, self.at())
+
+    def source(self, kind, item, step, pos):
+        if kind == "p0":
+            return ref(self.lay.previous_p1(item, step), self.at())
+        return ref(self.lay.sheets.data(kind, int(self.lay.samples(step)[pos]), item), self.at())
+
+    def prev(self, state, idx, step):
+        return ref(self.lay.cell(state, None, idx, step - 1), self.at())
+
+    def setting(self, key):
+        return SETTING_NAMES[key]
+
+    def batch(self, step):
+        return len(self.lay.samples(step))
+
+    def max_batch(self):
+        return self.lay.max_batch
+
+    def epoch(self, step):
+        return self.lay.steps[step][0]
+
+
+class NameRefs(CellRefs):
+    """Resolver that gives names instead of references: the equation beside each formula."""
+
+    def __init__(self, layout, model):
+        super().__init__(layout)
+        self.sym = Symbols()
+        spec = model.spec
+        self.units = {"in": spec.layers[0].names, "t": spec.layers[-1].names}
+        self.layer_units = [layer.names for layer in spec.layers[1:]]
+        self.labels = model.params.labels
+
+    def name(self, kind, layer, item):
+        if kind == "in":
+            return self.units["in"][item]
+        if kind in ("t", "term"):
+            return f"{'t' if kind == 't' else 'E'}_{self.units['t'][item]}"
+        if kind in ("net", "out", "exp", "delta"):
+            prefix = {"net": "net", "out": "out", "exp": "e", "delta": "δ"}[kind]
+            return f"{prefix}_{self.layer_units[layer][item]}"
+        if kind in ("p0", "gs"):
+            return self.labels[item] if kind == "p0" else f"g_n[{self.labels[item]}]"
+        return {"loss": "E", "data_loss": "E_batch", "penalty": "penalty", "L": "L", "lr": "η_t", "g": "g",
+                "v": "v", "s": "s", "m": "m", "m_hat": "m̂", "v_hat": "v̂"}.get(kind, kind)
+
+    def one(self, kind, layer, item, pos=0):
+        return self.sym(self.name(kind, layer, item), 0.0)
+
+    def span(self, kind, layer, items, positions):
+        if kind in ("loss", "gs"):
+            return self.sym(f"{self.name(kind, layer, items[0])} over the batch", 0.0)
+        return self.sym(f"{self.name(kind, layer, items[0])}…{self.name(kind, layer, items[1])}", 0.0)
+
+    def source(self, kind, item, step, pos):
+        where = {"p0": "previous step" if step else "Parameters", "in": "Data", "t": "Data"}[kind]
+        return self.sym(f"{self.name(kind, None, item)} from {where}", 0.0)
+
+    def prev(self, state, idx, step):
+        return self.sym(f"{self.name(state, None, idx)}_prev", 0.0)
+
+    def setting(self, key):
+        return self.sym({"lr": "η", "lr_decay": "lr_decay", "l1": "λ1", "l2": "λ2", "delta": "δ_huber",
+                         "momentum": "μ", "beta1": "β1", "beta2": "β2", "alpha": "α", "eps": "ε"}[key], 0.0)
+
+    def equation(self, builder, kind, layer, item, step, pos=0):
+        return self.sym.as_names(pretty(builder.formula(kind, layer, item, step, pos)))
+
+
+def check_output_path(path: str, reading: str | None = None):
+    """Refuse what cannot end well before any work is done."""
+    if not path.lower().endswith(".xlsx"):
+        raise WorkbookError("the output must be an .xlsx file", path)
+    parent = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(parent):
+        raise WorkbookError("the folder does not exist", path)
+    if os.path.isdir(path):
+        raise WorkbookError("is a directory", path)
+    if reading and os.path.exists(path) and os.path.samefile(path, reading):
+        raise WorkbookError("refusing to write over the workbook being read; choose another output", path)
+
+
+def write_workbook(trace, path: str, layout: str = "auto") -> str:
+    """Write the run as an .xlsx of live formulas with cached values; returns the layout used."""
+    check_output_path(path)
+    model = Model(trace.spec)
+    try:
+        lay = choose_layout(model, trace.steps, trace.orders, layout)
+    except ValueError as e:
+        raise WorkbookError(str(e), path) from None
+    fd, tmp = tempfile.mkstemp(prefix=".sheetnet-", suffix=".xlsx.part", dir=os.path.dirname(os.path.abspath(path)))
+    os.close(fd)
+    try:
+        wb = xlsxwriter.Workbook(tmp, {"constant_memory": True, "strings_to_formulas": False,
+                                       "strings_to_numbers": False, "strings_to_urls": False})
+        _Writer(wb, trace, model, lay).write()
+        wb.close()
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+    return lay.name
+
+
+class _Writer:
+    def __init__(self, wb, trace, model, lay):
+        self.wb, self.trace, self.model, self.lay = wb, trace, model, lay
+        self.refs = CellRefs(lay)
+        self.build = StepFormulas(model, self.refs)
+        self.names = NameRefs(lay, model)
+        self.describe = StepFormulas(model, self.names)
+        f = wb.add_format
+        self.fmt = {
+            "title": f({"bold": True, "font_size": 14}),
+            "subtitle": f({"italic": True, "font_color": "#595959"}),
+            "head": f({"bold": True, "bg_color": "#D9E1F2", "bottom": 1, "text_wrap": True, "valign": "top"}),
+            "section": f({"bold": True, "bg_color": "#EDEDED"}),
+            "label": f({"bold": True}),
+            "eq": f({"italic": True, "font_color": "#595959"}),
+            "input": f({"font_color": "#0000FF", "bg_color": "#FFF2CC", "num_format": NUM_FORMAT, "border": 1,
+                        "border_color": "#BFBFBF"}),
+            "value": f({"num_format": NUM_FORMAT}),
+            "int": f({"num_format": "0"}),
+            "text": f({}),
+        }
+
+    def sheet(self, name):
+        return self.wb.add_worksheet(name, worksheet_class=FastWorksheet)
+
+    def formula(self, ws, cell: Cell, text: str, value: float):
+        if len(text) + 1 > MAX_FORMULA:
+            raise WorkbookError(f"a formula of {len(text):,} characters is longer than Excel's {MAX_FORMULA:,}: "
+                                "the layer is too wide for a workbook", f"{cell.sheet}!{cell.a1()}")
+        ws.write_formula(cell.row, cell.col, "=" + text, self.fmt["value"], float(value))
+
+    def write(self):
+        guide.write_guide(self, self.sheet(GUIDE))
+        self.write_settings(self.sheet(SETTINGS))
+        self.write_data(self.sheet(DATA))
+        self.write_parameters(self.sheet(PARAMS))
+        if isinstance(self.lay, CompactLayout):
+            sheet_compact.write(self, self.sheet(self.lay.sheet(0)))
+        else:
+            for k in range(self.lay.n_steps):
+                sheet_steps.write(self, self.sheet(self.lay.sheet(k)), k)
+        sheet_history.write(self, self.sheet(HISTORY))
+
+    # -- the inputs ----------------------------------------------------------------
+    def write_settings(self, ws):
+        tr, spec = self.trace.spec.train, self.trace.spec
+        values = {"lr": tr.lr, "momentum": tr.momentum, "beta1": tr.beta1, "beta2": tr.beta2, "alpha": tr.alpha,
+                  "eps": tr.eps, "l1": tr.l1, "l2": tr.l2, "lr_decay": tr.lr_decay, "delta": spec.loss.delta}
+        meaning = guide.SETTING_MEANINGS
+        ws.write_string(0, 0, "Settings: edit the blue cells; every formula uses them by name", self.fmt["title"])
+        for c, h in enumerate(("name", "value", "meaning")):
+            ws.write_string(SETTINGS_FIRST_ROW - 1, c, h, self.fmt["head"])
+        for key, name in SETTING_NAMES.items():
+            cell = self.lay.sheets.setting(key)
+            ws.write_string(cell.row, 0, name, self.fmt["label"])
+            ws.write_number(cell.row, 1, values[key], self.fmt["input"])
+            ws.write_string(cell.row, 2, meaning[key], self.fmt["text"])
+            if self.wb.define_name(name, f"={SETTINGS}!{cell.a1(absolute=True)}") == -1:
+                raise WorkbookError(f"cannot define the name {name!r}", f"{SETTINGS}!{cell.a1()}")
+        row = SETTINGS_FIRST_ROW + len(SETTING_NAMES) + 1
+        for text in guide.run_facts(spec, self.trace, self.lay):
+            ws.write_string(row, 0, text, self.fmt["subtitle"])
+            row += 1
+        ws.set_column(0, 0, 14)
+        ws.set_column(1, 1, 16)
+        ws.set_column(2, 2, 70)
+
+    def write_data(self, ws):
+        spec = self.trace.spec
+        ins, outs = spec.layers[0].names, spec.layers[-1].names
+        ws.write_string(0, 0, "Data: one row per sample (inputs, then targets)", self.fmt["title"])
+        hr = self.lay.sheets.data_header_row()
+        ws.write_string(hr, 0, "sample", self.fmt["head"])
+        for i, u in enumerate(ins):
+            ws.write_string(hr, self.lay.sheets.data("in", 0, i).col, u, self.fmt["head"])
+        for k, u in enumerate(outs):
+            ws.write_string(hr, self.lay.sheets.data("t", 0, k).col, f"t_{u}", self.fmt["head"])
+        for n in range(len(spec.data.inputs)):
+            c = self.lay.sheets.data("in", n, 0)
+            ws.write_number(c.row, 0, n, self.fmt["int"])
+            for i, v in enumerate(spec.data.inputs[n]):
+                ws.write_number(c.row, self.lay.sheets.data("in", n, i).col, v, self.fmt["input"])
+            for k, v in enumerate(spec.data.targets[n]):
+                ws.write_number(c.row, self.lay.sheets.data("t", n, k).col, v, self.fmt["input"])
+        ws.freeze_panes(hr + 1, 1)
+        ws.set_column(0, 0, 8)
+        ws.set_column(1, len(ins) + len(outs), 12)
+
+    def write_parameters(self, ws):
+        spec, P, sheets = self.trace.spec, self.model.params, self.lay.sheets
+        theta = self.trace.thetas[0] if self.trace.recorded else P.theta
+        ws.write_string(0, 0, "Starting parameters: rows = receiving unit, columns = sending unit, last column = bias",
+                        self.fmt["title"])
+        width = 1
+        for l, (o, n) in enumerate(P.shapes):
+            layer, prev = spec.layers[l + 1], spec.layers[l]
+            row0 = sheets.param_origin[l]
+            ws.write_string(row0 - 2, 0, f"Layer {l + 1}: {prev.size} → {layer.size} ({layer.activation})",
+                            self.fmt["section"])
+            ws.write_string(row0 - 1, 0, "to \\ from", self.fmt["head"])
+            for i, u in enumerate(prev.names):
+                ws.write_string(row0 - 1, 1 + i, u, self.fmt["head"])
+            ws.write_string(row0 - 1, 1 + n, "bias", self.fmt["head"])
+            named = layer.weight_names is not None
+            if named:
+                ws.write_string(row0 - 1, 3 + n, "names", self.fmt["head"])
+            for j, u in enumerate(layer.names):
+                ws.write_string(row0 + j, 0, u, self.fmt["label"])
+                for i in range(n + 1):
+                    idx = P.slices[l].start + (j * n + i if i < n else o * n + j)
+                    c = sheets.param(idx)
+                    ws.write_number(c.row, c.col, theta[idx], self.fmt["input"])
+                if named:
+                    for i in range(n):
+                        ws.write_string(row0 + j, 3 + n + i, layer.weight_names[j][i], self.fmt["eq"])
+            first, last = sheets.param(P.w_slices[l].start), sheets.param(P.w_slices[l].stop - 1)
+            ws.conditional_format(first.row, first.col, last.row, last.col, {"type": "3_color_scale"})
+            width = max(width, 2 * n + 4)
+        ws.set_column(0, 0, 12)
+        ws.set_column(1, width, 12)
+
+    # -- the steps -------------------------------------------------------------------
+    def step_cells(self, k):
+        """(cell, formula, value) of every materialized cell of step k, in block order."""
+        self.refs.step = k
+        vals = StepValues(self.trace, self.model, k)
+        batch = len(self.lay.samples(k))
+        for b in self.lay.blocks:
+            if not self.lay.materialized(b.kind):
+                continue
+            for item in range(b.items):
+                if b.kind in STATE_KINDS and self.build.frozen(item):
+                    continue
+                for pos in range(batch if b.per_sample else 1):
+                    cell = self.lay.cell(b.kind, b.layer, item, k, pos)
+                    yield cell, self.build.formula(b.kind, b.layer, item, k, pos), vals.get(b.kind, b.layer, item, pos)
