@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import sys
 
 import click
@@ -60,6 +61,28 @@ def _train_with_progress(spec, record=True):
 def ex_batches(spec):
     from .engine import batches
     return batches(spec)
+
+
+def _strict_json(obj) -> str:
+    """JSON that every parser accepts: a NaN or infinite number (a diverged run) becomes null,
+    and ``"diverged": true`` is added."""
+    bad = []
+
+    def clean(x):
+        if isinstance(x, float) and not math.isfinite(x):
+            bad.append(x)
+            return None
+        if isinstance(x, list):
+            return [clean(v) for v in x]
+        if isinstance(x, dict):
+            return {k: clean(v) for k, v in x.items()}
+        return x
+
+    obj = clean(obj)
+    if bad:
+        obj["diverged"] = True
+        click.echo("sheetnet: warning: the run diverged (NaN or infinite values are written as null)", err=True)
+    return json.dumps(obj)
 
 
 SPEC_HELP = "SPEC is a TOML spec file or the name of a built-in example (see `sheetnet examples`)."
@@ -120,7 +143,7 @@ def train(spec, output, epochs, as_json, layout):
         write_workbook(trace, output, layout=layout)
         click.echo(f"wrote {output}", err=True)
     if as_json:
-        click.echo(json.dumps(trace.to_json()))
+        click.echo(_strict_json(trace.to_json()))
     else:
         click.echo(f"{run.name or spec}: {trace.n_steps} steps, loss {trace.loss[0]:.9g} -> {trace.final_loss:.9g}")
 
@@ -160,8 +183,8 @@ def _walk(run, steps, sample, as_json):
             out.append({"step": k + 1, "epoch": view.epoch + 1, "samples": view.samples.tolist(),
                         "sample": int(view.samples[sample - 1]), "lr": view.lr, "lines": as_dicts(lines)})
         else:
-            head = (f"Step {k + 1} (epoch {view.epoch + 1}, sample {int(view.samples[sample - 1])} of a batch of "
-                    f"{len(view.samples)}, η = {view.lr:g})")
+            head = (f"Step {k + 1} (epoch {view.epoch + 1}, sample {sample} of a batch of {len(view.samples)}: "
+                    f"data row {int(view.samples[sample - 1]) + 1}, η = {view.lr:g})")
             click.echo(render(lines, head) + "\n")
     if as_json:
         click.echo(json.dumps({"name": run.name, "steps": out}))

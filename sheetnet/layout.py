@@ -268,9 +268,9 @@ class CompactLayout(_Layout):
 
 SECTION_OF = {"in": "data", "t": "data", "net": "forward", "exp": "forward", "out": "forward", "term": "loss",
               "loss": "loss", "data_loss": "loss", "penalty": "loss", "L": "loss", "delta": "backward",
-              "lr": "update"}
+              "lr": "lr"}
 SECTION_TITLES = {"data": "Inputs and targets of the batch", "forward": "Forward pass",
-                  "loss": "Loss", "backward": "Backward pass: δ = ∂E/∂net",
+                  "loss": "Loss", "backward": "Backward pass: δ = ∂E/∂net", "lr": "Learning rate in force",
                   "update": "Gradients and update"}
 
 

@@ -18,12 +18,12 @@ def write(w, ws, k):
         cells.append((row, col, "s", s, None, fmt))
 
     text(0, 0, f"Step {k + 1} of {lay.n_steps}", f["title"])
-    text(1, 0, f"epoch {e + 1} · samples {', '.join(str(int(n)) for n in samples)} of the Data sheet · "
-               f"learning rate in force: η_t (below)", f["subtitle"])
+    text(1, 0, f"epoch {e + 1} · sample(s) {', '.join(str(int(n) + 1) for n in samples)} of the Data sheet",
+         f["subtitle"])
     text(3, 0, "quantity", f["head"])
     text(3, 1, "equation", f["head"])
     for pos, n in enumerate(samples):
-        text(3, lay.FIRST_COL + pos, f"sample {int(n)}", f["head"])
+        text(3, lay.FIRST_COL + pos, f"sample {int(n) + 1}", f["head"])
     for row, section in lay.section_rows:
         text(row, 0, SECTION_TITLES[section], f["section"])
     text(lay.param_header_row - 1, 0, SECTION_TITLES["update"] + " (one row per parameter)", f["section"])
@@ -43,7 +43,7 @@ def write(w, ws, k):
     for kind, col in lay.param_cols.items():
         if kind == "gs":
             for pos, n in enumerate(samples):
-                text(hr, col + pos, PARAM_HEADS["gs"].format(n=int(n)), f["head"])
+                text(hr, col + pos, PARAM_HEADS["gs"].format(n=int(n) + 1), f["head"])
         else:
             text(hr, col, PARAM_HEADS.get(kind) or opt.equations.get(kind, kind), f["head"])
     P = w.model.params

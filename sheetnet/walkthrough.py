@@ -189,7 +189,7 @@ def walkthrough(trace, k: int = 0, sample: int = 0) -> list[Line]:
                 eq = d[(l, j)] if idx == B(l, j) else f.mul(d[(l, j)], s.out(l - 1, i))
                 g = f"∂E/∂{label[idx]}"
                 if nb > 1:
-                    s.add("gradients", f"{g} (sample {s.n})", eq, per_sample[idx])
+                    s.add("gradients", f"{g} (data row {s.n + 1})", eq, per_sample[idx])
                     eq = f"{'mean' if model.mean else 'sum'} over the batch"
                     if P.is_weight[idx] and (tr.l1 or tr.l2):
                         eq += " + l2·w + l1·sign(w)"

@@ -21,12 +21,12 @@ from .errors import WorkbookError
 from .formulas import StepFormulas
 from . import guide, sheet_compact, sheet_history, sheet_steps
 from .layout import (DATA, GUIDE, HISTORY, MAX_FORMULA, PARAMS, SETTING_NAMES, SETTINGS, SETTINGS_FIRST_ROW,
-                     STATE_KINDS, Cell, CompactLayout, choose_layout, ref, ref_range)
+                     PARAM_KINDS, STATE_KINDS, Cell, CompactLayout, choose_layout, ref, ref_range)
 from .values import StepValues
 from .walkthrough import Symbols, pretty
 
 NUM_FORMAT = "0.000000000"
-SMALL_FORMAT = "0.00000000E+00"
+WEIGHT_SCALE = {"type": "3_color_scale", "min_color": "#9DC3E6", "mid_color": "#FFFFFF", "max_color": "#F4B183"}
 
 
 class FastWorksheet(Worksheet):
@@ -95,10 +95,12 @@ class NameRefs(CellRefs):
         if kind in ("net", "out", "exp", "delta"):
             prefix = {"net": "net", "out": "out", "exp": "e", "delta": "δ"}[kind]
             return f"{prefix}_{self.layer_units[layer][item]}"
-        if kind in ("p0", "gs"):
-            return self.labels[item] if kind == "p0" else f"g_n[{self.labels[item]}]"
-        return {"loss": "E", "data_loss": "E_batch", "penalty": "penalty", "L": "L", "lr": "η_t", "g": "g",
-                "v": "v", "s": "s", "m": "m", "m_hat": "m̂", "v_hat": "v̂"}.get(kind, kind)
+        if kind == "p0":
+            return self.labels[item]
+        if kind in PARAM_KINDS:
+            short = {"gs": "g_n", "p1": "", "m_hat": "m̂", "v_hat": "v̂"}.get(kind, kind)
+            return f"{short}[{self.labels[item]}]" if short else f"{self.labels[item]}⁺"
+        return {"loss": "E", "data_loss": "E_batch", "penalty": "penalty", "L": "L", "lr": "η_t"}[kind]
 
     def one(self, kind, layer, item, pos=0):
         return self.sym(self.name(kind, layer, item), 0.0)
@@ -120,6 +122,9 @@ class NameRefs(CellRefs):
                          "momentum": "μ", "beta1": "β1", "beta2": "β2", "alpha": "α", "eps": "ε"}[key], 0.0)
 
     def equation(self, builder, kind, layer, item, step, pos=0):
+        act = builder.m.acts[layer] if kind == "out" else None
+        if act is not None and act.elementwise:  # σ(net_h1) reads better than its stable formula
+            return act.symbol(self.name("net", layer, item))
         return self.sym.as_names(pretty(builder.formula(kind, layer, item, step, pos)))
 
 
@@ -182,7 +187,10 @@ class _Writer:
         }
 
     def sheet(self, name):
-        return self.wb.add_worksheet(name, worksheet_class=FastWorksheet)
+        ws = self.wb.add_worksheet(name, worksheet_class=FastWorksheet)
+        ws.set_landscape()
+        ws.fit_to_pages(1, 0)  # printed (and rendered to PDF) one page wide
+        return ws
 
     def formula(self, ws, cell: Cell, text: str, value: float):
         if len(text) + 1 > MAX_FORMULA:
@@ -238,7 +246,7 @@ class _Writer:
             ws.write_string(hr, self.lay.sheets.data("t", 0, k).col, f"t_{u}", self.fmt["head"])
         for n in range(len(spec.data.inputs)):
             c = self.lay.sheets.data("in", n, 0)
-            ws.write_number(c.row, 0, n, self.fmt["int"])
+            ws.write_number(c.row, 0, n + 1, self.fmt["int"])
             for i, v in enumerate(spec.data.inputs[n]):
                 ws.write_number(c.row, self.lay.sheets.data("in", n, i).col, v, self.fmt["input"])
             for k, v in enumerate(spec.data.targets[n]):
@@ -275,7 +283,7 @@ class _Writer:
                     for i in range(n):
                         ws.write_string(row0 + j, 3 + n + i, layer.weight_names[j][i], self.fmt["eq"])
             first, last = sheets.param(P.w_slices[l].start), sheets.param(P.w_slices[l].stop - 1)
-            ws.conditional_format(first.row, first.col, last.row, last.col, {"type": "3_color_scale"})
+            ws.conditional_format(first.row, first.col, last.row, last.col, WEIGHT_SCALE)
             width = max(width, 2 * n + 4)
         ws.set_column(0, 0, 12)
         ws.set_column(1, width, 12)

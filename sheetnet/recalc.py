@@ -1,0 +1,124 @@
+"""Refresh a workbook's stored values with a real spreadsheet engine.
+
+LibreOffice never recalculates an .xlsx on load by default, so it is started headless with
+a private, throw-away profile whose settings say "always recalculate on load", then asked
+to convert the file to .xlsx again.  One start converts many files.  Gnumeric's
+``ssconvert --recalc`` is the second engine (used by the tests).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from urllib.parse import quote
+
+from .errors import SheetnetError
+
+_PROFILE = """<?xml version="1.0" encoding="UTF-8"?>
+<oor:items xmlns:oor="http://openoffice.org/2001/registry" xmlns:xs="http://www.w3.org/2001/XMLSchema" \
+xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
+<item oor:path="/org.openoffice.Office.Calc/Formula/Load"><prop oor:name="OOXMLRecalcMode" oor:op="fuse">\
+<value>0</value></prop></item>
+<item oor:path="/org.openoffice.Office.Calc/Formula/Load"><prop oor:name="ODFRecalcMode" oor:op="fuse">\
+<value>0</value></prop></item>
+<item oor:path="/org.openoffice.Office.Common/Security/Scripting"><prop oor:name="MacroSecurityLevel" \
+oor:op="fuse"><value>3</value></prop></item>
+</oor:items>
+"""
+
+
+class RecalcError(SheetnetError):
+    pass
+
+
+def find_soffice() -> str:
+    for cand in (os.environ.get("SOFFICE"), shutil.which("soffice"), shutil.which("libreoffice")):
+        if cand and os.access(cand, os.X_OK):
+            return cand
+    raise RecalcError("LibreOffice is not installed (soffice not found); install it, e.g. "
+                      "`apt-get install libreoffice-calc-nogui`, or set SOFFICE")
+
+
+def find_ssconvert() -> str:
+    path = os.environ.get("SSCONVERT") or shutil.which("ssconvert")
+    if not path:
+        raise RecalcError("Gnumeric is not installed (ssconvert not found); install it, e.g. `apt-get install gnumeric`")
+    return path
+
+
+def recalc_files(paths: list[str], out_dir: str, engine: str = "lo", timeout: float = 900) -> list[str]:
+    """Recalculate every workbook in ``paths`` into ``out_dir`` (same file names); return the
+    output paths.  Inputs are copied first, so the engine never touches or locks them."""
+    stems = [os.path.basename(p) for p in paths]
+    if len(set(stems)) != len(stems):
+        raise RecalcError("two workbooks have the same file name")
+    os.makedirs(out_dir, exist_ok=True)
+    work = tempfile.mkdtemp(prefix="sheetnet-recalc-")
+    try:
+        src = os.path.join(work, "in")
+        res = os.path.join(work, "out")
+        os.makedirs(src)
+        os.makedirs(res)
+        copies = []
+        for p, stem in zip(paths, stems):
+            if not os.path.isfile(p):
+                raise RecalcError("no such file", p)
+            copies.append(shutil.copyfile(p, os.path.join(src, stem)))
+        env = dict(os.environ, HOME=work, TMPDIR=work, SAL_USE_VCLPLUGIN="svp")
+        env.pop("DISPLAY", None)
+        if engine == "lo":
+            profile = os.path.join(work, "profile")
+            os.makedirs(os.path.join(profile, "user"))
+            with open(os.path.join(profile, "user", "registrymodifications.xcu"), "w") as fh:
+                fh.write(_PROFILE)
+            cmd = [find_soffice(), "-env:UserInstallation=file://" + quote(profile), "--headless", "--invisible",
+                   "--norestore", "--nologo", "--nodefault", "--nolockcheck",
+                   "--convert-to", "xlsx:Calc MS Excel 2007 XML", "--outdir", res, *copies]
+            _run(cmd, timeout, env, work)
+        elif engine == "gnumeric":
+            exe = find_ssconvert()
+            for c, stem in zip(copies, stems):
+                _run([exe, "--recalc", "--export-type=Gnumeric_Excel:xlsx2", c, os.path.join(res, stem)],
+                     timeout, env, work)
+        else:
+            raise RecalcError(f"unknown engine {engine!r}")
+        outs = []
+        for stem in stems:
+            produced = os.path.join(res, os.path.splitext(stem)[0] + ".xlsx")
+            if not os.path.isfile(produced):
+                raise RecalcError(f"{engine} produced no output", stem)
+            target = os.path.join(out_dir, os.path.splitext(stem)[0] + ".xlsx")
+            shutil.copyfile(produced, target + ".part")
+            os.replace(target + ".part", target)
+            outs.append(target)
+        return outs
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _run(cmd, timeout, env, cwd):
+    try:
+        proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, cwd=cwd,
+                              timeout=timeout, start_new_session=True)
+    except subprocess.TimeoutExpired:
+        raise RecalcError(f"{os.path.basename(cmd[0])} did not finish within {timeout:g} s") from None
+    if proc.returncode != 0:
+        tail = proc.stdout.decode("utf-8", "replace").strip().splitlines()[-3:]
+        raise RecalcError(f"{os.path.basename(cmd[0])} failed (exit {proc.returncode}): {' '.join(tail)}")
+
+
+def recalc_workbook(path: str, output: str) -> str:
+    """Refresh every stored value of ``path`` with LibreOffice into ``output`` (may equal ``path``:
+    the new file replaces it only when complete)."""
+    if not path.lower().endswith((".xlsx", ".xlsm")):
+        raise RecalcError("not an .xlsx workbook", path)
+    tmp = tempfile.mkdtemp(prefix="sheetnet-recalc-out-")
+    try:
+        out = recalc_files([path], tmp)[0]
+        shutil.copyfile(out, output + ".part")
+        os.replace(output + ".part", output)
+        return output
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)

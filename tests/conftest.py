@@ -1,0 +1,51 @@
+"""Shared fixtures: the workbook corpus, written once and recalculated by LibreOffice and by
+Gnumeric in one batch each (one LibreOffice start for every workbook)."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+
+class Corpus:
+    def __init__(self, folder):
+        import sheetnet
+        from sheetnet.workbook import write_workbook
+        from corpus import corpus
+
+        self.folder = folder
+        self.specs, self.traces, self.paths, self.layouts = {}, {}, {}, {}
+        items = {name: (sheetnet.parse_spec(d, path=f"{name}.toml"), lay) for name, (d, lay) in corpus().items()}
+        items["mazur"] = (sheetnet.example("mazur"), "auto")
+        items["mazur-10k"] = (sheetnet.example("mazur-10k"), "auto")
+        for name, (spec, layout) in items.items():
+            trace = sheetnet.train(spec)
+            path = os.path.join(folder, "books", name + ".xlsx")
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            self.layouts[name] = write_workbook(trace, path, layout=layout)
+            self.specs[name], self.traces[name], self.paths[name] = spec, trace, path
+        from registry_book import write_registry_book
+        self.paths["registry"] = write_registry_book(os.path.join(folder, "books", "registry.xlsx"))
+        self._recalced = {}
+
+    def recalced(self, engine):
+        """{name: recalculated path} for every workbook (computed once per engine)."""
+        if engine not in self._recalced:
+            from sheetnet.recalc import recalc_files
+            names = list(self.paths)
+            if engine == "gnumeric":  # Gnumeric starts once per file; the 10k-step run is LibreOffice's
+                names = [n for n in names if n != "mazur-10k"]
+            outs = recalc_files([self.paths[n] for n in names], os.path.join(self.folder, engine), engine=engine)
+            self._recalced[engine] = dict(zip(names, outs))
+        return self._recalced[engine]
+
+
+@pytest.fixture(scope="session")
+def corpus_books(tmp_path_factory):
+    return Corpus(str(tmp_path_factory.mktemp("corpus")))
