@@ -210,6 +210,42 @@ def demo(output):
                err=True)
 
 
+@main.command()
+@click.argument("book", metavar="BOOK.xlsx", type=click.Path(dir_okay=False))
+@click.option("-o", "--output", metavar="OUT.xlsx", help="Write the recalculated copy here (default: replace BOOK).")
+@click.option("--check", is_flag=True,
+              help="Do not write; compare every stored value with LibreOffice's and list the cells that differ "
+                   "(exit 1 if any).")
+@_fail_cleanly
+def recalc(book, output, check):
+    """Refresh every stored value of BOOK.xlsx with LibreOffice (headless).
+
+    For workbooks edited by a script (openpyxl and the like keep formulas but no
+    values). Needs LibreOffice (`apt-get install libreoffice-calc-nogui`).
+    """
+    import os
+    import tempfile
+
+    from .cells import open_xlsx
+    from .recalc import recalc_files, recalc_workbook
+
+    open_xlsx(book).close()  # a clear error for what is not a workbook
+    if check:
+        from .check import compare
+        with tempfile.TemporaryDirectory() as tmp:
+            n, bad = compare(book, recalc_files([book], tmp)[0])
+        for m in bad[:20]:
+            click.echo(str(m))
+        click.echo(f"{n} formula cells, {len(bad)} differ from LibreOffice's values", err=True)
+        sys.exit(1 if bad else 0)
+    target = output or book
+    if output:
+        from .workbook import check_output_path
+        check_output_path(output)
+    recalc_workbook(book, target)
+    click.echo(f"recalculated {book} -> {os.path.abspath(target)}" if output else f"recalculated {book}", err=True)
+
+
 @main.command("examples")
 def examples_cmd():
     """List the built-in examples (usable wherever a SPEC is asked for)."""

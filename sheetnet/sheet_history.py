@@ -13,7 +13,7 @@ def write(w, ws):
                     f["title"])
     for col, h in enumerate(("step", "epoch", "loss")):
         ws.write_string(2, col, h, f["head"])
-    pcol = 4
+    pcol = 14  # the parameter table starts right of the chart, which sits next to the loss column
     ws.write_string(2, pcol, "after epoch", f["head"])
     for idx, label in enumerate(P.labels):
         ws.write_string(2, pcol + 1 + idx, label, f["head"])
@@ -42,7 +42,7 @@ def write(w, ws):
     chart.set_x_axis({"name": "step"})
     chart.set_y_axis({"name": "loss", "num_format": "0.0000"})
     chart.set_legend({"none": True})
-    ws.insert_chart(3, pcol + 2 + P.size, chart, {"x_scale": 1.4, "y_scale": 1.2})
+    ws.insert_chart(2, 4, chart, {"x_scale": 1.3, "y_scale": 1.2})
     ws.freeze_panes(3, 0)
     ws.set_column(0, 1, 7)
     ws.set_column(2, 2, 14)

@@ -149,6 +149,7 @@ def write_workbook(trace, path: str, layout: str = "auto") -> str:
         lay = choose_layout(model, trace.steps, trace.orders, layout)
     except ValueError as e:
         raise WorkbookError(str(e), path) from None
+    _check_formula_lengths(model, lay, path)
     fd, tmp = tempfile.mkstemp(prefix=".sheetnet-", suffix=".xlsx.part", dir=os.path.dirname(os.path.abspath(path)))
     os.close(fd)
     try:
@@ -162,6 +163,19 @@ def write_workbook(trace, path: str, layout: str = "auto") -> str:
             os.remove(tmp)
         raise
     return lay.name
+
+
+def _check_formula_lengths(model, lay, path):
+    """Before writing: the longest formula of each kind (its first item: all items of a block
+    have the same length of formula, up to the digits of their references) must fit Excel."""
+    build = StepFormulas(model, CellRefs(lay))
+    for b in lay.blocks:
+        if lay.materialized(b.kind):
+            text = build.formula(b.kind, b.layer, 0, 0, 0)
+            if len(text) + 1 > MAX_FORMULA:
+                raise WorkbookError(f"the formula of {NameRefs(lay, model).name(b.kind, b.layer, 0)} would have "
+                                    f"{len(text):,} characters, more than Excel's {MAX_FORMULA:,}: the layer is too "
+                                    "wide for a workbook of formulas", path)
 
 
 class _Writer:
