@@ -75,6 +75,19 @@ def _shared_strings(z) -> list[str]:
     return out
 
 
+def _shared(shared: dict, si, ref: str, text: str) -> str:
+    """The text of a shared formula at ``ref``: the anchor's text, translated to ``ref``."""
+    from openpyxl.formula.translate import Translator
+
+    if text:
+        shared[si] = (ref, text)
+        return text
+    if si not in shared:
+        return ""
+    anchor, master = shared[si]
+    return Translator("=" + master, origin=anchor).translate_formula(ref)[1:]
+
+
 def _rowcol(ref: str) -> tuple[int, int]:
     col, row = coordinate_from_string(ref)
     return row - 1, column_index_from_string(col) - 1
@@ -92,6 +105,7 @@ def read_cells(path: str, sheets=None) -> dict[str, dict[tuple[int, int], tuple[
             if sheets is not None and name not in sheets:
                 continue
             cells = {}
+            shared = {}  # si -> (anchor, formula text) of shared formulas (as Excel writes them)
             for _, el in iterparse(z.open(member)):
                 if _local(el.tag) != "c":
                     continue
@@ -101,6 +115,8 @@ def read_cells(path: str, sheets=None) -> dict[str, dict[tuple[int, int], tuple[
                     tag = _local(child.tag)
                     if tag == "f":
                         formula = child.text or ""
+                        if child.get("t") == "shared":
+                            formula = _shared(shared, child.get("si"), el.get("r"), formula)
                     elif tag == "v":
                         value = child.text
                     elif tag == "is":

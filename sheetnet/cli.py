@@ -246,6 +246,100 @@ def recalc(book, output, check):
     click.echo(f"recalculated {book} -> {os.path.abspath(target)}" if output else f"recalculated {book}", err=True)
 
 
+@main.command()
+@click.argument("book", metavar="BOOK.xlsx")
+@click.option("--json", "as_json", is_flag=True, help="Print the run's losses and final parameters as JSON.")
+@click.option("--spec", "spec_out", metavar="OUT.toml",
+              help="Write the run as the workbook now describes it (edited settings, data, weights) as a spec.")
+@_fail_cleanly
+def read(book, as_json, spec_out):
+    """Read a workbook back: the losses and parameters it stores.
+
+    \b
+    Values that are missing (a file saved by a script keeps formulas without
+    results) or stale (they do not follow from the workbook's inputs) are
+    detected; sheetnet then recomputes the run from the workbook's inputs
+    and says so on stderr.
+    """
+    from .reader import open_book, stored_values
+
+    b = open_book(book)
+    if spec_out:
+        from .spec_toml import to_toml
+        _write_text(spec_out, to_toml(b.spec), book)
+        click.echo(f"wrote {spec_out}", err=True)
+        if not as_json:
+            return
+    st = stored_values(b)
+    if st.trustworthy:
+        out = {"losses": st.losses, "layers": _layers_json(st.trace.params, st.final_theta), "recomputed": False}
+    else:
+        first = st.missing[0] if st.missing else st.stale[0][0]
+        what = (f"{len(st.missing)} formula cell(s) have no stored value" if st.missing else
+                f"{len(st.stale)} stored value(s) do not follow from the workbook's inputs")
+        click.echo(f"sheetnet: note: {book}: {what} (first: {first.sheet}!{first.a1()}); "
+                   "recomputed from the workbook's inputs", err=True)
+        out = {**st.trace.to_json(), "recomputed": True}
+    if as_json:
+        click.echo(_strict_json(out))
+    else:
+        losses = out["losses"]
+        click.echo(f"{b.spec.name or book}: {len(losses)} steps, loss {losses[0]:.9g} -> {losses[-1]:.9g}"
+                   + (" (recomputed)" if out["recomputed"] else ""))
+
+
+def _layers_json(params, theta):
+    return [{"weights": params.W(theta, l).tolist(), "biases": params.b(theta, l).tolist()}
+            for l in range(len(params.shapes))]
+
+
+def _write_text(path, text, reading=None):
+    """Write a text file atomically; never over the workbook being read."""
+    import os
+    import tempfile
+
+    if reading and os.path.exists(path) and os.path.samefile(path, reading):
+        raise SheetnetError("refusing to write over the workbook being read", path)
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise SheetnetError("the folder does not exist", path)
+    fd, tmp = tempfile.mkstemp(prefix=".sheetnet-", dir=folder)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        os.remove(tmp) if os.path.exists(tmp) else None
+        raise
+
+
+@main.command()
+@click.argument("book", metavar="BOOK.xlsx")
+@click.option("--json", "as_json", is_flag=True, help="The findings as one JSON object.")
+@click.option("--rtol", type=click.FloatRange(min=0), default=1e-9, show_default=True,
+              help="Relative tolerance for a stored value.")
+@_fail_cleanly
+def audit(book, as_json, rtol):
+    """Check a workbook cell by cell against sheetnet's own calculation.
+
+    \b
+    Recomputes the run from the workbook's inputs (settings, data, starting
+    weights) and reports, in computation order, every cell whose stored value
+    differs, whose formula was changed, or that a constant overwrote; the
+    first one is named as the likely root cause.
+    Exit status: 0 clean, 1 findings, 2 unusable workbook.
+    """
+    from .audit import audit as run_audit, report
+    from .reader import open_book
+
+    findings = run_audit(open_book(book), rtol=rtol)
+    if as_json:
+        click.echo(_strict_json({"ok": not findings, "findings": [f.as_dict() for f in findings]}))
+    else:
+        click.echo(report(findings, book))
+    sys.exit(1 if findings else 0)
+
+
 @main.command("examples")
 def examples_cmd():
     """List the built-in examples (usable wherever a SPEC is asked for)."""

@@ -30,6 +30,7 @@ MAX_FORMULA = 8_192
 MAX_SHEET_NAME = 31
 
 SETTINGS, DATA, PARAMS, HISTORY, GUIDE, RUN = "Settings", "Data", "Parameters", "History", "Guide", "Run"
+META = "_sheetnet"  # hidden: format version, layout, the spec as TOML
 
 # defined names of the settings, as formulas use them (XlsxWriter refuses names that look
 # like cell references, such as l1 or l2)
@@ -140,6 +141,15 @@ class Sheets:
     def data_header_row(self) -> int:
         return 2
 
+    HISTORY_FIRST_ROW = 3
+    HISTORY_PARAMS_COL = 14  # the table of parameters after each epoch, right of the chart
+
+    def history_loss(self, step: int) -> Cell:
+        return Cell(HISTORY, self.HISTORY_FIRST_ROW + step, 2)
+
+    def history_param(self, epoch: int, idx: int) -> Cell:
+        return Cell(HISTORY, self.HISTORY_FIRST_ROW + epoch, self.HISTORY_PARAMS_COL + 1 + idx)
+
     def param(self, idx: int) -> Cell:
         """Starting value of parameter ``idx``: weight (j, i) at column 1+i, bias in the last column."""
         P = self.model.params
@@ -173,6 +183,33 @@ class _Layout:
         """Where parameter ``idx`` stands at the start of ``step``: the step before's update,
         or the Parameters sheet for the first step."""
         return self.cell("p1", None, idx, step - 1) if step else self.sheets.param(idx)
+
+    def frozen(self, idx: int) -> bool:
+        """A bias kept at its starting value (freeze_biases): it has no optimizer state."""
+        return self.model.spec.train.freeze_biases and not self.model.params.is_weight[idx]
+
+    def step_cells(self, step: int):
+        """(cell, kind, layer, item, pos) of every cell written for ``step``, in computation order."""
+        batch = len(self.samples(step))
+        for b in self.blocks:
+            if not self.materialized(b.kind):
+                continue
+            for item in range(b.items):
+                if b.kind in STATE_KINDS and self.frozen(item):
+                    continue
+                for pos in range(batch if b.per_sample else 1):
+                    yield self.cell(b.kind, b.layer, item, step, pos), b.kind, b.layer, item, pos
+
+    def epoch_ends(self) -> list[int]:
+        """The last step of every epoch."""
+        last = {}
+        for k, (e, _, _) in enumerate(self.steps):
+            last[e] = k
+        return [last[e] for e in sorted(last)]
+
+    def loss_kind(self) -> str:
+        """The quantity the History shows: the batch loss, with the penalty if there is one."""
+        return "L" if any(b.kind == "L" for b in self.blocks) else "data_loss"
 
 
 class StepsLayout(_Layout):

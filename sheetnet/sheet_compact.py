@@ -20,7 +20,7 @@ def write(w, ws):
             or SECTION_TITLES[SECTION_OF[b.kind]]
         first = True
         for item in range(b.items):
-            if b.kind in STATE_KINDS and w.build.frozen(item):
+            if b.kind in STATE_KINDS and lay.frozen(item):
                 continue
             for pos in range(lay.B if b.per_sample else 1):
                 col = lay.cell(b.kind, b.layer, item, 0, pos).col

@@ -2,48 +2,46 @@
 
 from __future__ import annotations
 
-from .layout import HISTORY, Cell, ref
+from .layout import HISTORY, ref
 
 
 def write(w, ws):
     lay, f, trace = w.lay, w.fmt, w.trace
-    P = w.model.params
-    loss_kind = "L" if w.build.penalised else "data_loss"
+    P, sheets = w.model.params, lay.sheets
+    loss_kind = lay.loss_kind()
+    top = sheets.HISTORY_FIRST_ROW
     ws.write_string(0, 0, "History: batch loss of every step (before its update) and parameters after every epoch",
                     f["title"])
     for col, h in enumerate(("step", "epoch", "loss")):
-        ws.write_string(2, col, h, f["head"])
-    pcol = 14  # the parameter table starts right of the chart, which sits next to the loss column
-    ws.write_string(2, pcol, "after epoch", f["head"])
+        ws.write_string(top - 1, col, h, f["head"])
+    pcol = sheets.HISTORY_PARAMS_COL
+    ws.write_string(top - 1, pcol, "after epoch", f["head"])
     for idx, label in enumerate(P.labels):
-        ws.write_string(2, pcol + 1 + idx, label, f["head"])
-    last_step = {}
-    for k, (e, _, _) in enumerate(lay.steps):
-        last_step[e] = k
-    epochs = sorted(last_step)
-    for k in range(max(lay.n_steps, len(epochs))):
-        row = 3 + k
+        ws.write_string(top - 1, pcol + 1 + idx, label, f["head"])
+    ends = lay.epoch_ends()
+    for k in range(max(lay.n_steps, len(ends))):
+        row = top + k
         if k < lay.n_steps:
             ws.write_number(row, 0, k + 1, f["int"])
             ws.write_number(row, 1, lay.steps[k][0] + 1, f["int"])
             src = lay.cell(loss_kind, None, 0, k)
-            w.formula(ws, Cell(HISTORY, row, 2), ref(src, HISTORY), trace.loss[k])
-        if k < len(epochs):
-            s = last_step[epochs[k]]
-            ws.write_number(row, pcol, epochs[k] + 1, f["int"])
+            w.formula(ws, sheets.history_loss(k), ref(src, HISTORY), trace.loss[k])
+        if k < len(ends):
+            s = ends[k]
+            ws.write_number(row, pcol, lay.steps[s][0] + 1, f["int"])
             for idx in range(P.size):
                 src = lay.cell("p1", None, idx, s)
-                w.formula(ws, Cell(HISTORY, row, pcol + 1 + idx), ref(src, HISTORY), trace.thetas[s + 1, idx])
+                w.formula(ws, sheets.history_param(k, idx), ref(src, HISTORY), trace.thetas[s + 1, idx])
     chart = w.wb.add_chart({"type": "line"})
     n = lay.n_steps
-    chart.add_series({"name": "batch loss", "categories": [HISTORY, 3, 0, 2 + n, 0],
-                      "values": [HISTORY, 3, 2, 2 + n, 2], "line": {"width": 1.5}})
+    chart.add_series({"name": "batch loss", "categories": [HISTORY, top, 0, top + n - 1, 0],
+                      "values": [HISTORY, top, 2, top + n - 1, 2], "line": {"width": 1.5}})
     chart.set_title({"name": "Loss per step"})
     chart.set_x_axis({"name": "step"})
     chart.set_y_axis({"name": "loss", "num_format": "0.0000"})
     chart.set_legend({"none": True})
     ws.insert_chart(2, 4, chart, {"x_scale": 1.3, "y_scale": 1.2})
-    ws.freeze_panes(3, 0)
+    ws.freeze_panes(top, 0)
     ws.set_column(0, 1, 7)
     ws.set_column(2, 2, 14)
     ws.set_column(pcol, pcol, 11)

@@ -19,13 +19,15 @@ from xlsxwriter.worksheet import Worksheet
 from .engine import Model
 from .errors import WorkbookError
 from .formulas import StepFormulas
+from .refs import CellRefs, NameRefs
 from . import guide, sheet_compact, sheet_history, sheet_steps
-from .layout import (DATA, GUIDE, HISTORY, MAX_FORMULA, PARAMS, SETTING_NAMES, SETTINGS, SETTINGS_FIRST_ROW,
+from .spec_toml import to_toml
+from .layout import (DATA, GUIDE, HISTORY, META, MAX_FORMULA, PARAMS, SETTING_NAMES, SETTINGS, SETTINGS_FIRST_ROW,
                      PARAM_KINDS, STATE_KINDS, Cell, CompactLayout, choose_layout, ref, ref_range)
 from .values import StepValues
-from .walkthrough import Symbols, pretty
 
 NUM_FORMAT = "0.000000000"
+FORMAT_VERSION = 1
 WEIGHT_SCALE = {"type": "3_color_scale", "min_color": "#9DC3E6", "mid_color": "#FFFFFF", "max_color": "#F4B183"}
 
 
@@ -35,97 +37,6 @@ class FastWorksheet(Worksheet):
 
     def _prepare_formula(self, formula, expand_future_functions=False):
         return formula[1:] if formula.startswith("=") else formula
-
-
-class CellRefs:
-    """Resolver for StepFormulas: quantities of step ``step`` as references from its sheet."""
-
-    def __init__(self, layout):
-        self.lay = layout
-        self.step = 0
-
-    def at(self):
-        return self.lay.sheet(self.step)
-
-    def one(self, kind, layer, item, pos=0):
-        return ref(self.lay.cell(kind, layer, item, self.step, pos), self.at())
-
-    def span(self, kind, layer, items, positions):
-        first = self.lay.cell(kind, layer, items[0], self.step, positions[0])
-        last = self.lay.cell(kind, layer, items[1], self.step, positions[1])
-        return ref_range(first, last, self.at())
-
-    def source(self, kind, item, step, pos):
-        if kind == "p0":
-            return ref(self.lay.previous_p1(item, step), self.at())
-        return ref(self.lay.sheets.data(kind, int(self.lay.samples(step)[pos]), item), self.at())
-
-    def prev(self, state, idx, step):
-        return ref(self.lay.cell(state, None, idx, step - 1), self.at())
-
-    def setting(self, key):
-        return SETTING_NAMES[key]
-
-    def batch(self, step):
-        return len(self.lay.samples(step))
-
-    def max_batch(self):
-        return self.lay.max_batch
-
-    def epoch(self, step):
-        return self.lay.steps[step][0]
-
-
-class NameRefs(CellRefs):
-    """Resolver that gives names instead of references: the equation beside each formula."""
-
-    def __init__(self, layout, model):
-        super().__init__(layout)
-        self.sym = Symbols()
-        spec = model.spec
-        self.units = {"in": spec.layers[0].names, "t": spec.layers[-1].names}
-        self.layer_units = [layer.names for layer in spec.layers[1:]]
-        self.labels = model.params.labels
-
-    def name(self, kind, layer, item):
-        if kind == "in":
-            return self.units["in"][item]
-        if kind in ("t", "term"):
-            return f"{'t' if kind == 't' else 'E'}_{self.units['t'][item]}"
-        if kind in ("net", "out", "exp", "delta"):
-            prefix = {"net": "net", "out": "out", "exp": "e", "delta": "δ"}[kind]
-            return f"{prefix}_{self.layer_units[layer][item]}"
-        if kind == "p0":
-            return self.labels[item]
-        if kind in PARAM_KINDS:
-            short = {"gs": "g_n", "p1": "", "m_hat": "m̂", "v_hat": "v̂"}.get(kind, kind)
-            return f"{short}[{self.labels[item]}]" if short else f"{self.labels[item]}⁺"
-        return {"loss": "E", "data_loss": "E_batch", "penalty": "penalty", "L": "L", "lr": "η_t"}[kind]
-
-    def one(self, kind, layer, item, pos=0):
-        return self.sym(self.name(kind, layer, item), 0.0)
-
-    def span(self, kind, layer, items, positions):
-        if kind in ("loss", "gs"):
-            return self.sym(f"{self.name(kind, layer, items[0])} over the batch", 0.0)
-        return self.sym(f"{self.name(kind, layer, items[0])}…{self.name(kind, layer, items[1])}", 0.0)
-
-    def source(self, kind, item, step, pos):
-        where = {"p0": "previous step" if step else "Parameters", "in": "Data", "t": "Data"}[kind]
-        return self.sym(f"{self.name(kind, None, item)} from {where}", 0.0)
-
-    def prev(self, state, idx, step):
-        return self.sym(f"{self.name(state, None, idx)}_prev", 0.0)
-
-    def setting(self, key):
-        return self.sym({"lr": "η", "lr_decay": "lr_decay", "l1": "λ1", "l2": "λ2", "delta": "δ_huber",
-                         "momentum": "μ", "beta1": "β1", "beta2": "β2", "alpha": "α", "eps": "ε"}[key], 0.0)
-
-    def equation(self, builder, kind, layer, item, step, pos=0):
-        act = builder.m.acts[layer] if kind == "out" else None
-        if act is not None and act.elementwise:  # σ(net_h1) reads better than its stable formula
-            return act.symbol(self.name("net", layer, item))
-        return self.sym.as_names(pretty(builder.formula(kind, layer, item, step, pos)))
 
 
 def check_output_path(path: str, reading: str | None = None):
@@ -223,6 +134,21 @@ class _Writer:
             for k in range(self.lay.n_steps):
                 sheet_steps.write(self, self.sheet(self.lay.sheet(k)), k)
         sheet_history.write(self, self.sheet(HISTORY))
+        self.write_meta(self.wb.add_worksheet(META))
+
+    def write_meta(self, ws):
+        """The hidden sheet the reader starts from: format, layout and the spec as TOML."""
+        P = self.model.params
+        theta0 = self.trace.thetas[0] if self.trace.recorded else P.theta
+        ws.write_string(0, 0, "sheetnet")
+        ws.write_number(0, 1, FORMAT_VERSION)
+        ws.write_string(1, 0, "layout")
+        ws.write_string(1, 1, self.lay.name)
+        ws.write_string(2, 0, "spec")
+        for row, line in enumerate(to_toml(self.trace.spec, theta0, P).splitlines(), start=3):
+            if line:
+                ws.write_string(row, 1, line)
+        ws.hide()
 
     # -- the inputs ----------------------------------------------------------------
     def write_settings(self, ws):
@@ -304,16 +230,8 @@ class _Writer:
 
     # -- the steps -------------------------------------------------------------------
     def step_cells(self, k):
-        """(cell, formula, value) of every materialized cell of step k, in block order."""
+        """(cell, formula, value) of every cell of step k, in computation order."""
         self.refs.step = k
         vals = StepValues(self.trace, self.model, k)
-        batch = len(self.lay.samples(k))
-        for b in self.lay.blocks:
-            if not self.lay.materialized(b.kind):
-                continue
-            for item in range(b.items):
-                if b.kind in STATE_KINDS and self.build.frozen(item):
-                    continue
-                for pos in range(batch if b.per_sample else 1):
-                    cell = self.lay.cell(b.kind, b.layer, item, k, pos)
-                    yield cell, self.build.formula(b.kind, b.layer, item, k, pos), vals.get(b.kind, b.layer, item, pos)
+        for cell, kind, layer, item, pos in self.lay.step_cells(k):
+            yield cell, self.build.formula(kind, layer, item, k, pos), vals.get(kind, layer, item, pos)

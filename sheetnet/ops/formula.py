@@ -9,6 +9,8 @@ used, and only element-wise operators appear inside SUMPRODUCT.
 
 from __future__ import annotations
 
+import re
+
 def num(x: float) -> str:
     """A float as formula text that round-trips exactly (``repr``)."""
     x = float(x)
@@ -149,3 +151,48 @@ def sumsq(*ranges: str) -> str:
 def sum_abs(rng: str) -> str:
     """Σ|x| over a range without a function inside SUMPRODUCT (Gnumeric-safe)."""
     return sub(call("SUMIF", rng, '">0"'), call("SUMIF", rng, '"<0"'))
+
+
+_TOKEN = re.compile(r"""\s*(?:
+    (?P<string>"(?:[^"]|"")*")
+  | (?P<number>(?:\d+\.?\d*|\.\d+)(?:[Ee][+-]?\d+)?)
+  | (?P<sheet>'(?:[^']|'')+'!|[A-Za-z_][\w.]*!)
+  | (?P<word>\$?[A-Za-z_][\w.]*\$?\d*)
+  | (?P<op><=|>=|<>|[-+*/^(),:<>=&])
+)""", re.X)
+
+
+def tokens(text: str) -> list:
+    """Formula text as comparable tokens: numbers as floats, everything else upper-cased and
+    without ``$``, so that the same formula saved by another program compares equal."""
+    text = text[1:] if text.startswith("=") else text
+    out, pos = [], 0
+    while pos < len(text):
+        m = _TOKEN.match(text, pos)
+        if not m or m.end() == pos:
+            out.append(text[pos:].strip().upper())
+            break
+        pos = m.end()
+        kind = m.lastgroup
+        tok = m.group(kind)
+        if kind == "number":
+            out.append(float(tok))
+        elif kind == "string":
+            out.append(tok)
+        else:
+            out.append(tok.replace("$", "").upper())
+    return out
+
+
+def same_formula(a: str, b: str, rtol: float = 1e-12) -> bool:
+    """Do two formula texts say the same thing (up to case, ``$``, spaces, number spelling)?"""
+    ta, tb = tokens(a), tokens(b)
+    if len(ta) != len(tb):
+        return False
+    for x, y in zip(ta, tb):
+        if isinstance(x, float) and isinstance(y, float):
+            if abs(x - y) > rtol * max(abs(x), abs(y)):
+                return False
+        elif x != y:
+            return False
+    return True

@@ -1,0 +1,160 @@
+"""Bring a workbook back: the run as the sheet now describes it, and what it stores.
+
+The reader never imports the writer.  It starts from the hidden sheet ``_sheetnet`` (the
+layout and the spec as TOML), replaces the spec's settings, data and starting parameters
+by the workbook's current inputs, rebuilds the layout from that spec and finds every other
+cell through it.  Reading is hardened (see ``cells``) and never writes to the file.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+import tomllib
+
+import numpy as np
+
+from .cells import Error, read_cells
+from .engine import Model, batches, sample_orders, train
+from .errors import SpecError, WorkbookError
+from .layout import DATA, META, PARAMS, SETTING_NAMES, SETTINGS, Cell, choose_layout
+from .spec import Data, Spec, parse_spec
+
+SETTING_KEYS = {"lr": "lr", "momentum": "momentum", "beta1": "beta1", "beta2": "beta2", "alpha": "alpha",
+                "eps": "eps", "l1": "l1", "l2": "l2", "lr_decay": "lr_decay"}  # [train] keys; delta is [loss]
+
+
+@dataclasses.dataclass
+class Book:
+    """A sheetnet workbook as read: its current spec, layout and every cell."""
+
+    path: str
+    cells: dict
+    spec: Spec  # as the workbook now describes it: edited settings, data and starting parameters
+    layout: object
+
+    def where(self, cell: Cell) -> str:
+        return f"{os.path.basename(self.path)}, sheet '{cell.sheet}', cell {cell.a1()}"
+
+    def found(self, cell: Cell):
+        """(formula or None, stored value or None) of a cell; (None, None) if empty."""
+        return self.cells.get(cell.sheet, {}).get((cell.row, cell.col), (None, None))
+
+    def number(self, cell: Cell, what: str) -> float:
+        """The stored number of an input cell, or a one-line error naming the cell."""
+        formula, value = self.found(cell)
+        if isinstance(value, Error):
+            raise WorkbookError(f"{what}: the cell shows the error {value}, not a number", self.where(cell))
+        if value is None:
+            raise WorkbookError(f"{what}: the cell is empty" + (" (a formula without a stored value: "
+                                "open and save it in Excel or LibreOffice, or run `sheetnet recalc`)" if formula else ""),
+                                self.where(cell))
+        if isinstance(value, bool) or not isinstance(value, float):
+            raise WorkbookError(f"{what}: expected a number, found {value!r}", self.where(cell))
+        if not math.isfinite(value):
+            raise WorkbookError(f"{what}: expected a finite number, found {value}", self.where(cell))
+        return value
+
+
+def open_book(path: str) -> Book:
+    """Read a workbook sheetnet wrote (and a person may have edited since)."""
+    if not os.path.isfile(path):
+        raise WorkbookError("no such file", path)
+    cells = read_cells(path)
+    name = os.path.basename(path)
+    for sheet in (META, SETTINGS, DATA, PARAMS):
+        if sheet not in cells:
+            raise WorkbookError(f"not a sheetnet workbook: no sheet '{sheet}'", name)
+    meta = cells[META]
+    if meta.get((0, 0), (None, None))[1] != "sheetnet":
+        raise WorkbookError(f"not a sheetnet workbook: sheet '{META}' is not sheetnet's", name)
+    layout_name = meta.get((1, 1), (None, "auto"))[1]
+    toml = "\n".join(str(v) for (r, c), (_, v) in sorted(meta.items()) if r >= 3 and c == 1 and v is not None)
+    try:
+        spec = parse_spec(tomllib.loads(toml), path=name)
+    except (tomllib.TOMLDecodeError, SpecError) as e:
+        raise WorkbookError(f"the spec stored in sheet '{META}' is damaged: {e}", name) from None
+    book = Book(path=path, cells=cells, spec=spec, layout=None)
+    book.spec = _edited_spec(book, spec)
+    model = Model(book.spec)
+    book.layout = choose_layout(model, batches(book.spec), sample_orders(book.spec), layout_name)
+    return book
+
+
+def _edited_spec(book: Book, spec: Spec) -> Spec:
+    """The spec with the workbook's current settings, data and starting parameters."""
+    model = Model(spec)
+    lay = choose_layout(model, batches(spec), sample_orders(spec), "steps")  # only its fixed sheets are used
+    sheets = lay.sheets
+    settings = {key: book.number(sheets.setting(key), SETTING_NAMES[key]) for key in SETTING_NAMES}
+    train_changes = {SETTING_KEYS[k]: v for k, v in settings.items() if k in SETTING_KEYS}
+    try:
+        for key, value in train_changes.items():
+            spec.with_train(**{key: value})
+    except SpecError as e:
+        cell = sheets.setting(key)
+        raise WorkbookError(e.message, book.where(cell) + f" ({SETTING_NAMES[key]})") from None
+    if settings["delta"] <= 0:
+        raise WorkbookError(f"must be > 0, got {settings['delta']}", book.where(sheets.setting("delta")))
+    spec = spec.with_train(**train_changes)
+    spec = dataclasses.replace(spec, loss=dataclasses.replace(spec.loss, delta=settings["delta"]))
+    n, n_in, n_out = len(spec.data.inputs), spec.layers[0].size, spec.layers[-1].size
+    inputs = np.array([[book.number(sheets.data("in", s, i), f"input {spec.layers[0].names[i]} of sample {s + 1}")
+                        for i in range(n_in)] for s in range(n)])
+    targets = np.array([[book.number(sheets.data("t", s, k), f"target {spec.layers[-1].names[k]} of sample {s + 1}")
+                         for k in range(n_out)] for s in range(n)])
+    P = model.params
+    theta = np.array([book.number(sheets.param(i), f"starting value of {P.labels[i]}") for i in range(P.size)])
+    layers = list(spec.layers)
+    for l in range(len(P.shapes)):
+        layers[l + 1] = dataclasses.replace(layers[l + 1], weights=P.W(theta, l).copy(), biases=P.b(theta, l).copy())
+    data = dataclasses.replace(spec.data, inputs=inputs, targets=targets, source="workbook")
+    return dataclasses.replace(spec, layers=tuple(layers), data=data)
+
+
+# --------------------------------------------------------------------------- stored values
+@dataclasses.dataclass
+class Stored:
+    """What the workbook stores, and whether it can be trusted."""
+
+    losses: list
+    final_theta: np.ndarray
+    missing: list  # cells with a formula but no stored value
+    stale: list  # (cell, stored, expected): stored values that do not follow from the inputs
+    trace: object  # the engine's run of the workbook's inputs
+
+    @property
+    def trustworthy(self) -> bool:
+        return not self.missing and not self.stale
+
+
+def stored_values(book: Book, rtol: float = 1e-9, atol: float = 1e-12) -> Stored:
+    """The losses and final parameters the workbook stores, checked against the engine run
+    on the workbook's own inputs (missing or stale values are listed, never papered over)."""
+    from .values import StepValues
+
+    spec, lay = book.spec, book.layout
+    trace = train(spec)
+    model = Model(spec)
+    missing, stale = [], []
+    for k in range(lay.n_steps):
+        vals = StepValues(trace, model, k)
+        for cell, kind, layer, item, pos in lay.step_cells(k):
+            formula, value = book.found(cell)
+            expected = vals.get(kind, layer, item, pos)
+            if formula is not None and value is None:
+                missing.append(cell)
+            elif not _close(value, expected, rtol, atol):
+                stale.append((cell, value, expected))
+    losses = [book.found(lay.sheets.history_loss(k))[1] for k in range(lay.n_steps)]
+    last = lay.n_steps - 1
+    theta = [book.found(lay.cell("p1", None, i, last))[1] for i in range(model.params.size)]
+    ok = all(isinstance(v, float) for v in losses + theta)
+    return Stored(losses=losses if ok else None, final_theta=np.array(theta) if ok else None,
+                  missing=missing, stale=stale, trace=trace)
+
+
+def _close(value, expected, rtol, atol) -> bool:
+    return (isinstance(value, float) and not isinstance(value, bool) and math.isfinite(value)
+            and abs(value - expected) <= atol + rtol * abs(expected))

@@ -1,0 +1,98 @@
+"""Resolvers for ``formulas.StepFormulas``: a quantity of a step as a cell reference (the
+formula a workbook holds) or as a name (the equation shown beside it)."""
+
+from __future__ import annotations
+
+from .layout import PARAM_KINDS, SETTING_NAMES, ref, ref_range
+from .walkthrough import Symbols, pretty
+
+
+class CellRefs:
+    """Resolver for StepFormulas: quantities of step ``step`` as references from its sheet."""
+
+    def __init__(self, layout):
+        self.lay = layout
+        self.step = 0
+
+    def at(self):
+        return self.lay.sheet(self.step)
+
+    def one(self, kind, layer, item, pos=0):
+        return ref(self.lay.cell(kind, layer, item, self.step, pos), self.at())
+
+    def span(self, kind, layer, items, positions):
+        first = self.lay.cell(kind, layer, items[0], self.step, positions[0])
+        last = self.lay.cell(kind, layer, items[1], self.step, positions[1])
+        return ref_range(first, last, self.at())
+
+    def source(self, kind, item, step, pos):
+        if kind == "p0":
+            return ref(self.lay.previous_p1(item, step), self.at())
+        return ref(self.lay.sheets.data(kind, int(self.lay.samples(step)[pos]), item), self.at())
+
+    def prev(self, state, idx, step):
+        return ref(self.lay.cell(state, None, idx, step - 1), self.at())
+
+    def setting(self, key):
+        return SETTING_NAMES[key]
+
+    def batch(self, step):
+        return len(self.lay.samples(step))
+
+    def max_batch(self):
+        return self.lay.max_batch
+
+    def epoch(self, step):
+        return self.lay.steps[step][0]
+
+
+class NameRefs(CellRefs):
+    """Resolver that gives names instead of references: the equation beside each formula."""
+
+    def __init__(self, layout, model):
+        super().__init__(layout)
+        self.sym = Symbols()
+        spec = model.spec
+        self.units = {"in": spec.layers[0].names, "t": spec.layers[-1].names}
+        self.layer_units = [layer.names for layer in spec.layers[1:]]
+        self.labels = model.params.labels
+
+    def name(self, kind, layer, item):
+        if kind == "in":
+            return self.units["in"][item]
+        if kind in ("t", "term"):
+            return f"{'t' if kind == 't' else 'E'}_{self.units['t'][item]}"
+        if kind in ("net", "out", "exp", "delta"):
+            prefix = {"net": "net", "out": "out", "exp": "e", "delta": "δ"}[kind]
+            return f"{prefix}_{self.layer_units[layer][item]}"
+        if kind == "p0":
+            return self.labels[item]
+        if kind in PARAM_KINDS:
+            short = {"gs": "g_n", "p1": "", "m_hat": "m̂", "v_hat": "v̂"}.get(kind, kind)
+            return f"{short}[{self.labels[item]}]" if short else f"{self.labels[item]}⁺"
+        return {"loss": "E", "data_loss": "E_batch", "penalty": "penalty", "L": "L", "lr": "η_t"}[kind]
+
+    def one(self, kind, layer, item, pos=0):
+        return self.sym(self.name(kind, layer, item), 0.0)
+
+    def span(self, kind, layer, items, positions):
+        if kind in ("loss", "gs"):
+            return self.sym(f"{self.name(kind, layer, items[0])} over the batch", 0.0)
+        return self.sym(f"{self.name(kind, layer, items[0])}…{self.name(kind, layer, items[1])}", 0.0)
+
+    def source(self, kind, item, step, pos):
+        where = {"p0": "previous step" if step else "Parameters", "in": "Data", "t": "Data"}[kind]
+        return self.sym(f"{self.name(kind, None, item)} from {where}", 0.0)
+
+    def prev(self, state, idx, step):
+        return self.sym(f"{self.name(state, None, idx)}_prev", 0.0)
+
+    def setting(self, key):
+        return self.sym({"lr": "η", "lr_decay": "lr_decay", "l1": "λ1", "l2": "λ2", "delta": "δ_huber",
+                         "momentum": "μ", "beta1": "β1", "beta2": "β2", "alpha": "α", "eps": "ε"}[key], 0.0)
+
+    def equation(self, builder, kind, layer, item, step, pos=0):
+        act = builder.m.acts[layer] if kind == "out" else None
+        if act is not None and act.elementwise:  # σ(net_h1) reads better than its stable formula
+            return act.symbol(self.name("net", layer, item))
+        return self.sym.as_names(pretty(builder.formula(kind, layer, item, step, pos)))
