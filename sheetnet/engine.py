@@ -63,28 +63,54 @@ class Model:
         self.hp = hyperparameters(spec)
         self.fused = self.loss.fused_with is not None
         self.mean = spec.loss.reduction == "mean"
+        self.penalised = bool(spec.train.l1 or spec.train.l2)
         self.trainable = None
         if spec.train.freeze_biases:
             self.trainable = self.params.is_weight.astype(float)
+        self._views = {}  # id(vector) -> (vector, per-layer views), see ``views``
+
+    def views(self, vec):
+        """[(W_l, W_lᵀ, b_l)] views into a flat vector laid out like theta.
+
+        The views of the last few vectors seen are kept: the engine trains one theta and
+        one gradient per step in place, so it slices them once, not every step.
+        """
+        hit = self._views.get(id(vec))
+        if hit is not None and hit[0] is vec:
+            return hit[1]
+        P = self.params
+        views = [(P.W(vec, l), P.W(vec, l).T, P.b(vec, l)) for l in range(len(P.shapes))]
+        if len(self._views) >= 8:
+            self._views.clear()
+        self._views[id(vec)] = (vec, views)  # holds ``vec``, so its id is not reused meanwhile
+        return views
 
     # -- one batch -------------------------------------------------------------
-    def forward(self, theta, x):
-        """[(z_l, a_l)] for every layer after the input."""
-        out, a = [], x
-        for l, act in enumerate(self.acts):
-            z = a @ self.params.W(theta, l).T
-            z += self.params.b(theta, l)
-            a = act.fn(z)
-            out.append((z, a))
-        return out
+    # Each method takes optional ``out`` arrays to compute into (the trace's storage, see
+    # ``Trace.outputs``); without them it allocates.  The numbers are the same either way.
+    def forward(self, theta, x, out=None):
+        """[(z_l, a_l)] for every layer after the input; ``out`` = ([z_l], [a_l]) to fill."""
+        res, a = [], x
+        zs, as_ = out if out is not None else (None, None)
+        for l, ((_, Wt, b), act) in enumerate(zip(self.views(theta), self.acts)):
+            z = np.matmul(a, Wt, out=None if zs is None else zs[l])
+            z += b
+            a = act.fn(z, out=None if as_ is None else as_[l])
+            res.append((z, a))
+        return res
 
-    def losses(self, theta, za, t):
-        """(per-sample losses l_n, batch loss including the penalty, the penalty)."""
+    def losses(self, theta, za, t, out=None):
+        """(per-sample losses l_n, batch loss including the penalty, the penalty).
+
+        ``out``: the (batch,) array to write the per-sample losses into.
+        """
         z, y = za[-1]
         terms = self.loss.term_logits(z, t) if self.fused else self.loss.term(y, t, self.hp)
-        per_sample = self.loss.per_sample(terms)
-        batch = per_sample.mean() if self.mean else per_sample.sum()
-        penalty = self.penalty(theta)
+        per_sample = self.loss.per_sample(terms, out=out)
+        batch = np.add.reduce(per_sample)  # as per_sample.sum(); the mean is this sum / B
+        if self.mean:
+            batch = batch / len(per_sample)
+        penalty = self.penalty(theta) if self.penalised else 0.0
         return per_sample, batch + penalty, penalty
 
     def penalty(self, theta) -> float:
@@ -95,34 +121,49 @@ class Model:
         w = theta[self.params.is_weight]
         return 0.5 * tr.l2 * float(w @ w) + tr.l1 * float(np.abs(w).sum())
 
-    def backward(self, theta, x, za, t, grad_out):
-        """Fill ``grad_out`` (flat, like theta) with ∂L/∂θ; return the per-sample deltas [δ_l]."""
+    def backward(self, theta, x, za, t, grad_out, out=None):
+        """Fill ``grad_out`` (flat, like theta) with ∂L/∂θ; return the per-sample deltas [δ_l].
+
+        ``out``: one (batch, units) array per layer to compute the deltas into.
+        """
         z, y = za[-1]
         last = len(self.acts) - 1
+        dl = None if out is None else out[last]
         if self.fused:
-            delta = self.loss.delta(y, t)
+            delta = self.loss.delta(y, t, out=dl)
         else:
-            delta = self.loss.dl_dy(y, t, self.hp) * self.acts[last].grad(z, y)
+            delta = np.multiply(self.loss.dl_dy(y, t, self.hp), self.acts[last].grad(z, y), out=dl)
         deltas = [None] * len(self.acts)
         c = 1.0 / len(x) if self.mean else 1.0
-        P = self.params
+        grads, weights = self.views(grad_out), self.views(theta)
         for l in range(last, -1, -1):
             deltas[l] = delta
             a_prev = za[l - 1][1] if l > 0 else x
-            gW = grad_out[P.w_slices[l]].reshape(P.shapes[l])
+            gW, _, gb = grads[l]
             np.matmul(delta.T, a_prev, out=gW)
-            gW *= c
-            gb = grad_out[P.b_slices[l]]
-            np.sum(delta, axis=0, out=gb)
-            gb *= c
+            np.add.reduce(delta, axis=0, out=gb)  # as np.sum(delta, axis=0)
+            if c != 1.0:  # ×1 changes nothing: skip it for reduction = "sum"
+                gW *= c
+                gb *= c
             if l > 0:
                 zl, al = za[l - 1]
-                delta = (delta @ P.W(theta, l)) * self.acts[l - 1].grad(zl, al)
-        tr = self.spec.train
-        if tr.l1 or tr.l2:
-            w = theta[P.is_weight]
-            grad_out[P.is_weight] += tr.l2 * w + tr.l1 * np.sign(w)
+                # δ_{l−1} = (δ_l · W_l) ⊙ f'(z_{l−1}), the product computed in place
+                delta = np.matmul(delta, weights[l][0], out=None if out is None else out[l - 1])
+                delta *= self.acts[l - 1].grad(zl, al)
+        if self.penalised:
+            tr = self.spec.train
+            w = theta[self.params.is_weight]
+            grad_out[self.params.is_weight] += tr.l2 * w + tr.l1 * np.sign(w)
         return deltas
+
+
+def epoch_data(spec: Spec, orders: np.ndarray, epoch: int) -> tuple[np.ndarray, np.ndarray]:
+    """Inputs and targets in the epoch's sample order (the data itself, not a copy, unless shuffled)."""
+    data = spec.data
+    if not spec.train.shuffle:
+        return data.inputs, data.targets
+    idx = orders[epoch]
+    return data.inputs[idx], data.targets[idx]
 
 
 def train(spec: Spec, record: bool = True, progress=None) -> Trace:
@@ -130,30 +171,40 @@ def train(spec: Spec, record: bool = True, progress=None) -> Trace:
 
     ``record=False`` keeps only the losses and the final state (for benchmarks of the
     recording overhead).  ``progress(done, total)`` is called now and then if given.
+
+    Each step computes its forward values, deltas and per-sample losses straight into the
+    arrays ``trace.outputs(k)`` hands out (the recorded arrays, or scratch arrays when not
+    recording), and its gradient into one vector reused by every step; a batch of
+    consecutive samples is a view of the epoch's data.  So a step allocates little and
+    copies only what the trace keeps of it.
     """
     model = Model(spec)
     P = model.params
-    data = spec.data
     steps = batches(spec)
     orders = sample_orders(spec)
     trace = Trace(spec, P, model.optimizer, len(steps), orders, steps, record)
     theta = P.theta
     trace.record_start(theta)
-    state = model.optimizer.init_state(P.size)
+    optimizer, hp = model.optimizer, model.hp
+    state = optimizer.init_state(P.size)
     grad = np.zeros(P.size)
-    masked = np.zeros(P.size) if model.trainable is not None else grad
-    lr_e = {e: learning_rate(spec, e) for e in range(spec.train.epochs)}
+    work = np.empty(P.size)  # the optimizer's scratch vector
+    trainable = model.trainable
+    masked = np.zeros(P.size) if trainable is not None else None
+    lr_e = [learning_rate(spec, e) for e in range(spec.train.epochs)]
     every = max(1, len(steps) // 200)
+    epoch, X, T = -1, None, None
     for k, (e, start, stop) in enumerate(steps):
-        idx = orders[e, start:stop]
-        x, t = data.inputs[idx], data.targets[idx]
-        za = model.forward(theta, x)
-        per_sample, batch_loss, penalty = model.losses(theta, za, t)
-        deltas = model.backward(theta, x, za, t, grad)
-        if model.trainable is not None:
-            np.multiply(grad, model.trainable, out=masked)
-        shown = model.optimizer.update(theta, masked, state, lr_e[e], k + 1, model.hp)
-        trace.record_step(k, za, per_sample, batch_loss, penalty, deltas, grad, state, shown, theta)
+        if e != epoch:
+            epoch, (X, T) = e, epoch_data(spec, orders, e)
+        x, t = X[start:stop], T[start:stop]
+        zs, as_, ds, per_sample_out = trace.outputs(k)
+        za = model.forward(theta, x, out=(zs, as_))
+        _, batch_loss, penalty = model.losses(theta, za, t, out=per_sample_out)
+        model.backward(theta, x, za, t, grad, out=ds)
+        g = grad if trainable is None else np.multiply(grad, trainable, out=masked)
+        shown = optimizer.update(theta, g, state, lr_e[e], k + 1, hp, work=work)
+        trace.record_step(k, batch_loss, penalty, grad, state, shown, theta)
         if progress is not None and (k % every == 0 or k == len(steps) - 1):
             progress(k + 1, len(steps))
     if not math.isfinite(trace.final_loss):

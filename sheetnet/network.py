@@ -7,6 +7,7 @@ handful of numpy calls, and lets the trace record a step with one copy.
 from __future__ import annotations
 
 import math
+from functools import cached_property
 
 import numpy as np
 
@@ -49,7 +50,6 @@ class Parameters:
         self.is_weight = np.zeros(self.size, dtype=bool)
         for s in self.w_slices:
             self.is_weight[s] = True
-        self.labels = self._labels()
         self._init(spec)
 
     def W(self, theta, l):
@@ -59,7 +59,10 @@ class Parameters:
     def b(self, theta, l):
         return theta[self.b_slices[l]]
 
-    def _labels(self) -> list[str]:
+    @cached_property
+    def labels(self) -> list[str]:
+        """One label per parameter, in theta's order (built on first use: a large network
+        has many, and training does not need them)."""
         layers = self.spec.layers
         out = []
         for l, (o, i) in enumerate(self.shapes):

@@ -1,6 +1,8 @@
 """The trace of a run: every step recorded into preallocated arrays, read as DataFrames.
 
-Recording copies a few arrays per step; DataFrames are built only when asked for:
+The engine computes each step's forward values, deltas, per-sample losses and gradient
+straight into these arrays (``Trace.outputs``) and copies only the parameters and optimizer
+state after the update; DataFrames are built only when asked for:
 
     trace.losses                  batch loss of every step (with its epoch and learning rate)
     trace.parameters              every parameter after every step (row 0: the start)
@@ -33,42 +35,60 @@ class Trace:
         from .engine import learning_rate  # local: the engine imports this module
         self.lr = np.array([learning_rate(spec, e) for e, _, _ in steps])
         self.final_theta = None
-        if not record:
-            return
-        self.z = [np.empty((epochs, n, s)) for s in sizes]
-        self.a = [np.empty((epochs, n, s)) for s in sizes]
-        self.delta = [np.empty((epochs, n, s)) for s in sizes]
-        self.sample_loss = np.empty((epochs, n))
-        self.grads = np.empty((n_steps, params.size))
-        self.thetas = np.empty((n_steps + 1, params.size))
-        self.states = {s: np.empty((n_steps, params.size)) for s in optimizer.state}
-        self.shown = {s: np.empty((n_steps, params.size)) for s in optimizer.shown}
+        self._last = n_steps - 1
+        if record:
+            self.z = [np.empty((epochs, n, s)) for s in sizes]
+            self.a = [np.empty((epochs, n, s)) for s in sizes]
+            self.delta = [np.empty((epochs, n, s)) for s in sizes]
+            self.sample_loss = np.empty((epochs, n))
+            self.grads = np.empty((n_steps, params.size))
+            self.thetas = np.empty((n_steps + 1, params.size))
+            self.states = {s: np.empty((n_steps, params.size)) for s in optimizer.state}
+            self.shown = {s: np.empty((n_steps, params.size)) for s in optimizer.shown}
+            self._out = (self.z, self.a, self.delta, self.sample_loss)
+        else:
+            # one batch-sized set of the same arrays, rewritten by every step
+            b = max(hi - lo for _, lo, hi in steps)
+            self._out = ([np.empty((1, b, s)) for s in sizes], [np.empty((1, b, s)) for s in sizes],
+                         [np.empty((1, b, s)) for s in sizes], np.empty((1, b)))
 
     # -- recording (called by the engine) --------------------------------------
+    def outputs(self, k):
+        """Where step k writes its values: ``(z, a, delta, sample_loss)``.
+
+        ``z``, ``a`` and ``delta`` are lists (one (batch, units) array per layer) and
+        ``sample_loss`` is (batch,).  When recording they are views into the trace's own
+        arrays, so the engine computes each value in place and nothing is copied; with
+        ``record=False`` they are scratch arrays reused by every step.
+        """
+        z, a, delta, sample_loss = self._out
+        if self.recorded:
+            e, lo, hi = self.steps[k]
+        else:
+            _, lo, hi = self.steps[k]
+            e, lo, hi = 0, 0, hi - lo
+        return ([v[e, lo:hi] for v in z], [v[e, lo:hi] for v in a], [v[e, lo:hi] for v in delta],
+                sample_loss[e, lo:hi])
+
     def record_start(self, theta):
         if self.recorded:
             self.thetas[0] = theta
 
-    def record_step(self, k, za, per_sample, batch_loss, penalty, deltas, grad, state, shown, theta):
+    def record_step(self, k, batch_loss, penalty, grad, state, shown, theta):
+        """Keep what step k did not write through ``outputs(k)``: losses, gradient,
+        parameters after the update, optimizer state."""
         self.loss[k] = batch_loss
         self.penalty[k] = penalty
-        if k == len(self.steps) - 1:
+        if self.recorded:
+            self.grads[k] = grad
+            self.thetas[k + 1] = theta
+            for s, v in state.items():
+                self.states[s][k] = v
+            for s, v in shown.items():
+                self.shown[s][k] = v
+        if k == self._last:
             self.final_theta = theta.copy()
             self.final_state = {s: v.copy() for s, v in state.items()}
-        if not self.recorded:
-            return
-        e, lo, hi = self.steps[k]
-        for l, (z, a) in enumerate(za):
-            self.z[l][e, lo:hi] = z
-            self.a[l][e, lo:hi] = a
-            self.delta[l][e, lo:hi] = deltas[l]
-        self.sample_loss[e, lo:hi] = per_sample
-        self.grads[k] = grad
-        self.thetas[k + 1] = theta
-        for s, v in state.items():
-            self.states[s][k] = v
-        for s, v in shown.items():
-            self.shown[s][k] = v
 
     # -- whole-run views --------------------------------------------------------
     @property

@@ -42,9 +42,15 @@ class Loss:
         raise NotImplementedError
 
     # -- shared by every loss -------------------------------------------------
-    def per_sample(self, terms):
-        """l_n from the (N, K) per-unit terms."""
-        return terms.sum(axis=1) if self.combine == "sum" else terms.mean(axis=1)
+    def per_sample(self, terms, out=None):
+        """l_n from the (N, K) per-unit terms (written into ``out`` if given).
+
+        The mean is the sum divided by K, exactly as ``terms.mean(axis=1)`` computes it.
+        """
+        l = np.add.reduce(terms, axis=1, out=out)
+        if self.combine != "sum":
+            l /= terms.shape[1]
+        return l
 
     def dl_dy(self, y, t, hp):
         """∂l_n/∂y, shape (N, K)."""
@@ -105,12 +111,14 @@ class BinaryCrossEntropy(Loss):
     """l = −(1/K) Σ_k [t ln y + (1−t) ln(1−y)], each ln clamped at −100 (torch's BCELoss).
 
     The clamp is written ln(max(x, e^{−100})) in numpy and in the formula alike, so LN
-    never sees 0.  ∂l/∂y_k = (y − t) / max(y(1−y), 1e−12) / K, torch's backward.
+    never sees 0.  ∂l/∂y_k = (y − t) / max(y(1−y), ε) / K, torch's backward, whose floor ε
+    is the float32 constant 1e−12 (``constexpr float EPSILON`` in ATen's Loss.cpp), i.e.
+    9.999999960041972e−13 in float64.
     """
 
     name = "binary_cross_entropy"
     equation = "−[t·ln y + (1−t)·ln(1−y)]"
-    GRAD_FLOOR = 1e-12
+    GRAD_FLOOR = float(np.float32(1e-12))  # torch's float32 EPSILON, not the double 1e-12
 
     def term(self, y, t, hp):
         floor = np.exp(LN_FLOOR)
@@ -203,9 +211,9 @@ class CrossEntropy(Loss):
     def term_logits(self, z, t):
         return -t * self.log_softmax(z)
 
-    def delta(self, a, t):
-        """∂l/∂z for the softmax output a."""
-        return a - t
+    def delta(self, a, t, out=None):
+        """∂l/∂z for the softmax output a (written into ``out`` if given)."""
+        return np.subtract(a, t, out=out)
 
     def xl_term_logits(self, z: str, t: str, z_all: str, e_all: str) -> str:
         return f.neg(f.mul(t, f.sub(f.sub(z, f.max_(z_all)), f.ln(f.sum_(e_all)))))

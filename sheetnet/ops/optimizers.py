@@ -2,7 +2,9 @@
 
 Every optimizer works on flat float64 vectors: ``p`` (parameters, updated in place),
 ``g`` (the batch gradient) and its state vectors, all of one length.  ``t`` counts steps
-from 1 over the whole run; ``lr`` is the learning rate in force for the step.
+from 1 over the whole run; ``lr`` is the learning rate in force for the step.  ``work``,
+if given, is a scratch vector of the same length that ``update`` may overwrite, so that a
+training step allocates no temporary vector of the network's size (the result is the same).
 
 For the workbook, ``xl_state(name, g, prev, cur, t)`` gives the formula of the new value of
 the state cell ``name`` (``prev`` maps state names to the previous step's cells, or is empty
@@ -27,6 +29,13 @@ def _decayed(coef: str, prev: str | None, new: str) -> str:
     return new if prev is None else f.add(f.mul(coef, prev), new)
 
 
+def _scaled_step(lr, g, s, eps, work=None):
+    """η·g / (√s + ε), computed in that order (into ``work`` if given)."""
+    den = np.sqrt(s, out=work)
+    den += eps
+    return np.divide(lr * g, den, out=den)
+
+
 class Optimizer:
     name = ""
     state: tuple[str, ...] = ()  # vectors carried from step to step
@@ -37,7 +46,7 @@ class Optimizer:
     def init_state(self, n: int) -> dict:
         return {s: np.zeros(n) for s in self.state}
 
-    def update(self, p, g, state, lr, t, hp) -> dict:
+    def update(self, p, g, state, lr, t, hp, work=None) -> dict:
         """Update ``p`` and ``state`` in place; return the derived values in ``shown``."""
         raise NotImplementedError
 
@@ -55,8 +64,8 @@ class SGD(Optimizer):
     name = "sgd"
     equations = {"param": "w⁺ = w − η·g"}
 
-    def update(self, p, g, state, lr, t, hp):
-        p -= lr * g
+    def update(self, p, g, state, lr, t, hp, work=None):
+        p -= np.multiply(g, lr, out=work)  # p −= η·g
         return {}
 
     def xl_param(self, p, g, state, lr):
@@ -72,11 +81,11 @@ class Momentum(Optimizer):
     hyper = ("momentum",)
     equations = {"v": "v = μ·v + g", "param": "w⁺ = w − η·v"}
 
-    def update(self, p, g, state, lr, t, hp):
+    def update(self, p, g, state, lr, t, hp, work=None):
         v = state["v"]
         v *= hp["momentum"]
         v += g
-        p -= lr * v
+        p -= np.multiply(v, lr, out=work)  # p −= η·v
         return {}
 
     def xl_state(self, name, g, prev, cur, t):
@@ -95,10 +104,10 @@ class Adagrad(Optimizer):
     hyper = ("eps",)
     equations = {"s": "s = s + g²", "param": "w⁺ = w − η·g/(√s + ε)"}
 
-    def update(self, p, g, state, lr, t, hp):
+    def update(self, p, g, state, lr, t, hp, work=None):
         s = state["s"]
         s += g * g
-        p -= lr * g / (np.sqrt(s) + hp["eps"])
+        p -= _scaled_step(lr, g, s, hp["eps"], work)
         return {}
 
     def xl_state(self, name, g, prev, cur, t):
@@ -117,12 +126,12 @@ class RMSprop(Optimizer):
     hyper = ("alpha", "eps")
     equations = {"s": "s = α·s + (1−α)·g²", "param": "w⁺ = w − η·g/(√s + ε)"}
 
-    def update(self, p, g, state, lr, t, hp):
+    def update(self, p, g, state, lr, t, hp, work=None):
         s = state["s"]
         a = hp["alpha"]
         s *= a
         s += (1.0 - a) * (g * g)
-        p -= lr * g / (np.sqrt(s) + hp["eps"])
+        p -= _scaled_step(lr, g, s, hp["eps"], work)
         return {}
 
     def xl_state(self, name, g, prev, cur, t):
@@ -145,7 +154,7 @@ class Adam(Optimizer):
                  "m_hat": "m̂ = m/(1−β1^t)", "v_hat": "v̂ = v/(1−β2^t)",
                  "param": "w⁺ = w − η·m̂/(√v̂ + ε)"}
 
-    def update(self, p, g, state, lr, t, hp):
+    def update(self, p, g, state, lr, t, hp, work=None):
         b1, b2 = hp["beta1"], hp["beta2"]
         m, v = state["m"], state["v"]
         m *= b1
@@ -154,7 +163,7 @@ class Adam(Optimizer):
         v += (1.0 - b2) * (g * g)
         m_hat = m / (1.0 - b1 ** t)
         v_hat = v / (1.0 - b2 ** t)
-        p -= lr * m_hat / (np.sqrt(v_hat) + hp["eps"])
+        p -= _scaled_step(lr, m_hat, v_hat, hp["eps"], work)
         return {"m_hat": m_hat, "v_hat": v_hat}
 
     def xl_state(self, name, g, prev, cur, t):
