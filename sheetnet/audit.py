@@ -7,7 +7,7 @@ import math
 from dataclasses import asdict, dataclass
 
 from .cells import Error
-from .engine import Model, train
+from .engine import Model
 from .formulas import StepFormulas
 from .layout import ref
 from .ops.formula import same_formula
@@ -59,7 +59,7 @@ def expected_cells(book, trace=None):
     """(cell, name, expected formula, expected value) of every formula cell sheetnet would
     write for the workbook's inputs, in computation order (steps, then History)."""
     lay, spec = book.layout, book.spec
-    trace = trace or train(spec)
+    trace = trace or book.train()
     model = Model(spec)
     refs, names = CellRefs(lay), NameRefs(lay, model)
     build = StepFormulas(model, refs)

@@ -315,11 +315,15 @@ def _write_text(path, text, reading=None):
 
 @main.command()
 @click.argument("book", metavar="BOOK.xlsx")
-@click.option("--json", "as_json", is_flag=True, help="The findings as one JSON object.")
-@click.option("--rtol", type=click.FloatRange(min=0), default=1e-9, show_default=True,
-              help="Relative tolerance for a stored value.")
+@click.option("--json", "as_json", is_flag=True, help="The findings (or the grades) as one JSON object.")
+@click.option("--rtol", type=click.FloatRange(min=0),
+              help="Relative tolerance of a value (default 1e-9; for an exercise 1e-4).")
+@click.option("--digits", type=click.IntRange(min=1, max=15),
+              help="Exercise: an answer counts when it has this many correct significant digits.")
+@click.option("--graded", metavar="OUT.xlsx",
+              help="Exercise: where to write the graded copy (default: BOOK.graded.xlsx).")
 @_fail_cleanly
-def audit(book, as_json, rtol):
+def audit(book, as_json, rtol, digits, graded):
     """Check a workbook cell by cell against sheetnet's own calculation.
 
     \b
@@ -327,17 +331,113 @@ def audit(book, as_json, rtol):
     weights) and reports, in computation order, every cell whose stored value
     differs, whose formula was changed, or that a constant overwrote; the
     first one is named as the likely root cause.
-    Exit status: 0 clean, 1 findings, 2 unusable workbook.
+    An exercise (from `sheetnet exercise`) is graded instead: every answer is
+    correct, consistent with the student's earlier answers, wrong (with a hint
+    for the common confusions) or missing; a graded copy is written beside it.
+    Exit status: 0 clean (all answers right), 1 findings, 2 unusable workbook.
     """
-    from .audit import audit as run_audit, report
     from .reader import open_book
 
-    findings = run_audit(open_book(book), rtol=rtol)
+    b = open_book(book)
+    if b.exercise:
+        _grade(b, book, as_json, rtol, digits, graded)
+        return
+    from .audit import audit as run_audit, report
+
+    findings = run_audit(b, rtol=1e-9 if rtol is None else rtol)
     if as_json:
         click.echo(_strict_json({"ok": not findings, "findings": [f.as_dict() for f in findings]}))
     else:
         click.echo(report(findings, book))
     sys.exit(1 if findings else 0)
+
+
+def _grade(b, book, as_json, rtol, digits, graded):
+    import os
+
+    from .grade import grade, summary, write_graded_copy
+    from .workbook import check_output_path
+
+    graded = graded or os.path.splitext(book)[0] + ".graded.xlsx"
+    check_output_path(graded, reading=book)
+    answers = grade(b, rtol=rtol, digits=digits)
+    write_graded_copy(book, graded, answers)
+    ok = all(a.ok for a in answers)
+    if as_json:
+        click.echo(_strict_json({"ok": ok, "graded": graded, "answers": [a.as_dict() for a in answers]}))
+    else:
+        click.echo(f"{book}: {summary(answers)}")
+        for a in answers:
+            click.echo(a.line())
+    click.echo(f"wrote {graded}", err=True)
+    sys.exit(0 if ok else 1)
+
+
+@main.command()
+@click.argument("spec", metavar="SPEC")
+@click.option("-o", "--output", metavar="EX.xlsx", required=True, help="Where to write the exercise.")
+@click.option("--steps", type=click.IntRange(min=1), default=1, show_default=True,
+              help="How many steps the exercise covers (whole epochs are written).")
+@click.option("--blank", default="forward,loss,backward,update", show_default=True,
+              help="Which parts the student fills in: any of forward, loss, backward, update.")
+@_fail_cleanly
+def exercise(spec, output, steps, blank):
+    """Write a hand-calculation exercise: the chosen cells are left empty.
+
+    \b
+    The answer cells are empty and highlighted green, each row labelled with
+    its equation. The student fills in numbers (or formulas) in Excel or
+    LibreOffice and saves; `sheetnet audit EX.xlsx` then grades every answer.
+    """
+    from .layout import EXERCISE_SECTIONS
+    from .workbook import check_output_path, write_workbook
+
+    parts = tuple(p.strip() for p in blank.split(",") if p.strip())
+    for p in parts:
+        if p not in EXERCISE_SECTIONS:
+            from .errors import suggest
+            raise SheetnetError(f"unknown part {p!r}" + suggest(p, EXERCISE_SECTIONS), "--blank")
+    if not parts:
+        raise SheetnetError("name at least one part to leave blank", "--blank")
+    run = _load(spec)
+    per_epoch = len(ex_batches(run.with_train(epochs=1)))
+    run = run.with_train(epochs=-(-steps // per_epoch))
+    check_output_path(output)
+    write_workbook(train_run(run), output, layout="steps", blank=parts)
+    click.echo(f"wrote {output}: fill in the green cells, save, then run `sheetnet audit {output}`", err=True)
+
+
+@main.command()
+@click.argument("book", metavar="BOOK.xlsx")
+@click.option("-o", "--output", metavar="NEXT.xlsx", required=True, help="Where to write the continued run.")
+@click.option("--epochs", type=click.IntRange(min=1), help="How many more epochs (default: as many as BOOK has).")
+@click.option("--layout", type=click.Choice(["auto", "steps", "compact"]), default="auto", show_default=True,
+              help="Workbook layout of the continued run.")
+@click.option("--json", "as_json", is_flag=True, help="Also print the continued run's JSON.")
+@_fail_cleanly
+def resume(book, output, epochs, layout, as_json):
+    """Continue training from where BOOK.xlsx ends, as it is now edited.
+
+    \b
+    Starts from the last step's parameters and optimizer state (momentum,
+    Adagrad/RMSprop/Adam accumulators, Adam's step counter, the epoch count for
+    lr_decay), with the workbook's current settings and data. A value typed into
+    the last step's updated parameters is taken as it is. N epochs and then
+    N more with resume give the numbers of 2N epochs in one go.
+    """
+    from .reader import final_state, open_book
+    from .workbook import check_output_path, write_workbook
+
+    check_output_path(output, reading=book)
+    b = open_book(book)
+    start = final_state(b)
+    spec = b.spec.with_train(epochs=epochs) if epochs else b.spec
+    trace = train_run(spec, start=start)
+    write_workbook(trace, output, layout=layout)
+    click.echo(f"wrote {output}: {trace.n_steps} more steps from step {start.step}, loss {trace.loss[0]:.9g} -> "
+               f"{trace.final_loss:.9g}", err=True)
+    if as_json:
+        click.echo(_strict_json(trace.to_json()))
 
 
 @main.command("examples")

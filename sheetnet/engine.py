@@ -15,6 +15,7 @@ gradients by the optimizer.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -31,13 +32,28 @@ def batches(spec: Spec) -> list[tuple[int, int, int]]:
     return [(e, s, min(s + size, n)) for e in range(spec.train.epochs) for s in range(0, n, size)]
 
 
-def sample_orders(spec: Spec) -> np.ndarray:
-    """(epochs, N) sample indices: 0..N−1 each epoch, or reshuffled from ``seed`` if ``shuffle``."""
+def sample_orders(spec: Spec, first_epoch: int = 0) -> np.ndarray:
+    """(epochs, N) sample indices: 0..N−1 each epoch, or reshuffled from ``seed`` if ``shuffle``.
+
+    ``first_epoch``: the run continues an earlier one, so its epochs are shuffled as epochs
+    first_epoch, first_epoch + 1, … of one long run would be."""
     n, epochs = len(spec.data.inputs), spec.train.epochs
     if not spec.train.shuffle:
         return np.broadcast_to(np.arange(n), (epochs, n)).copy()
     rng = np.random.default_rng(np.random.SeedSequence([spec.train.seed, 1]))
-    return np.stack([rng.permutation(n) for _ in range(epochs)])
+    orders = [rng.permutation(n) for _ in range(first_epoch + epochs)]
+    return np.stack(orders[first_epoch:])
+
+
+@dataclass(frozen=True, eq=False)
+class Start:
+    """Where a run starts when it continues an earlier one: the parameters, the optimizer
+    state, and how many steps and epochs came before (Adam's t and lr_decay count on)."""
+
+    theta: np.ndarray
+    state: dict = field(default_factory=dict)
+    step: int = 0
+    epoch: int = 0
 
 
 def learning_rate(spec: Spec, epoch: int) -> float:
@@ -166,11 +182,13 @@ def epoch_data(spec: Spec, orders: np.ndarray, epoch: int) -> tuple[np.ndarray, 
     return data.inputs[idx], data.targets[idx]
 
 
-def train(spec: Spec, record: bool = True, progress=None) -> Trace:
+def train(spec: Spec, record: bool = True, progress=None, start: Start | None = None) -> Trace:
     """Train the network the spec describes; return the trace of every step.
 
     ``record=False`` keeps only the losses and the final state (for benchmarks of the
     recording overhead).  ``progress(done, total)`` is called now and then if given.
+    ``start`` continues an earlier run (``sheetnet resume``): N epochs and then N more from
+    its end give the numbers of 2N epochs in one go.
 
     Each step computes its forward values, deltas and per-sample losses straight into the
     arrays ``trace.outputs(k)`` hands out (the recorded arrays, or scratch arrays when not
@@ -180,30 +198,34 @@ def train(spec: Spec, record: bool = True, progress=None) -> Trace:
     """
     model = Model(spec)
     P = model.params
+    start = start or Start(theta=P.theta.copy())
     steps = batches(spec)
-    orders = sample_orders(spec)
-    trace = Trace(spec, P, model.optimizer, len(steps), orders, steps, record)
+    orders = sample_orders(spec, start.epoch)
+    trace = Trace(spec, P, model.optimizer, len(steps), orders, steps, record, start)
     theta = P.theta
+    theta[:] = start.theta
     trace.record_start(theta)
     optimizer, hp = model.optimizer, model.hp
     state = optimizer.init_state(P.size)
+    for name, value in start.state.items():
+        state[name][:] = value
     grad = np.zeros(P.size)
     work = np.empty(P.size)  # the optimizer's scratch vector
     trainable = model.trainable
     masked = np.zeros(P.size) if trainable is not None else None
-    lr_e = [learning_rate(spec, e) for e in range(spec.train.epochs)]
+    lr_e = [learning_rate(spec, start.epoch + e) for e in range(spec.train.epochs)]
     every = max(1, len(steps) // 200)
     epoch, X, T = -1, None, None
-    for k, (e, start, stop) in enumerate(steps):
+    for k, (e, lo, hi) in enumerate(steps):
         if e != epoch:
             epoch, (X, T) = e, epoch_data(spec, orders, e)
-        x, t = X[start:stop], T[start:stop]
+        x, t = X[lo:hi], T[lo:hi]
         zs, as_, ds, per_sample_out = trace.outputs(k)
         za = model.forward(theta, x, out=(zs, as_))
         _, batch_loss, penalty = model.losses(theta, za, t, out=per_sample_out)
         model.backward(theta, x, za, t, grad, out=ds)
         g = grad if trainable is None else np.multiply(grad, trainable, out=masked)
-        shown = optimizer.update(theta, g, state, lr_e[e], k + 1, hp, work=work)
+        shown = optimizer.update(theta, g, state, lr_e[e], start.step + k + 1, hp, work=work)
         trace.record_step(k, batch_loss, penalty, grad, state, shown, theta)
         if progress is not None and (k % every == 0 or k == len(steps) - 1):
             progress(k + 1, len(steps))

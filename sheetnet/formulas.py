@@ -140,9 +140,10 @@ class StepFormulas:
     def state(self, kind, idx, step):
         opt = self.m.optimizer
         g = self.r.one("g", None, idx)
-        prev = {s: self.r.prev(s, idx, step) for s in opt.state} if step else {}
+        prev = {s: self.r.prev(s, idx, step) for s in opt.state}
+        prev = {s: p for s, p in prev.items() if p is not None}  # none: the state starts at 0
         cur = {s: self.r.one(s, None, idx) for s in (*opt.state, *opt.shown)}
-        return opt.xl_state(kind, g, prev, cur, str(step + 1))
+        return opt.xl_state(kind, g, prev, cur, str(self.r.step_number(step)))
 
     def f_p1(self, layer, idx, step, pos):
         p0 = self.r.one("p0", None, idx)

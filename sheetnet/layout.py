@@ -30,7 +30,8 @@ MAX_FORMULA = 8_192
 MAX_SHEET_NAME = 31
 
 SETTINGS, DATA, PARAMS, HISTORY, GUIDE, RUN = "Settings", "Data", "Parameters", "History", "Guide", "Run"
-META = "_sheetnet"  # hidden: format version, layout, the spec as TOML
+META = "_sheetnet"  # hidden: format version, layout, exercise, start, the spec as TOML
+META_SPEC_ROW = 6  # the TOML, one line per row, from here
 
 # defined names of the settings, as formulas use them (XlsxWriter refuses names that look
 # like cell references, such as l1 or l2)
@@ -118,9 +119,12 @@ def step_blocks(model, max_batch: int) -> list[Block]:
 
 
 class Sheets:
-    """The fixed sheets: Settings, Data and the starting Parameters (the editable inputs)."""
+    """The fixed sheets: Settings, Data and the starting Parameters (the editable inputs).
 
-    def __init__(self, model):
+    A run that continues an earlier one (``start_state``) also has the optimizer state at its
+    start on the Parameters sheet: a row per parameter, a column per state vector."""
+
+    def __init__(self, model, start_state: bool = False):
         self.model = model
         self.n_in = model.spec.layers[0].size
         self.param_origin = []  # per layer: (first row of its matrix, 0-based)
@@ -129,6 +133,12 @@ class Sheets:
             row += 2  # title, header
             self.param_origin.append(row)
             row += o + 1
+        self.state_names = model.optimizer.state if start_state else ()
+        self.state_origin = row + 2  # title, header above it
+
+    def start_state(self, name: str, idx: int) -> Cell:
+        """The optimizer state ``name`` of parameter ``idx`` at the start of a continued run."""
+        return Cell(PARAMS, self.state_origin + idx, 1 + self.state_names.index(name))
 
     def setting(self, key: str) -> Cell:
         return Cell(SETTINGS, SETTINGS_FIRST_ROW + list(SETTING_NAMES).index(key), 1)
@@ -166,11 +176,13 @@ class Sheets:
 class _Layout:
     """What both geometries share: the run's steps, its sample order and the fixed sheets."""
 
-    def __init__(self, model, steps, orders):
+    def __init__(self, model, steps, orders, start=None):
         self.model, self.steps, self.orders = model, steps, orders
         self.n_steps = len(steps)
         self.max_batch = max(hi - lo for _, lo, hi in steps)
-        self.sheets = Sheets(model)
+        self.start_step = start.step if start is not None else 0
+        self.start_epoch = start.epoch if start is not None else 0
+        self.sheets = Sheets(model, start_state=self.start_step > 0 and bool(model.optimizer.state))
         self.blocks = step_blocks(model, self.max_batch)
         self.items = {b.key: b.items for b in self.blocks}
 
@@ -183,6 +195,21 @@ class _Layout:
         """Where parameter ``idx`` stands at the start of ``step``: the step before's update,
         or the Parameters sheet for the first step."""
         return self.cell("p1", None, idx, step - 1) if step else self.sheets.param(idx)
+
+    def epoch(self, step: int) -> int:
+        """The epoch of ``step``, counted over the whole run (a continued run counts on)."""
+        return self.start_epoch + self.steps[step][0]
+
+    def step_number(self, step: int) -> int:
+        """t of ``step``, from 1, counted over the whole run."""
+        return self.start_step + step + 1
+
+    def previous_state(self, name: str, idx: int, step: int):
+        """Where the optimizer state ``name`` of parameter ``idx`` stands before ``step``
+        (None: it starts at 0)."""
+        if step:
+            return self.cell(name, None, idx, step - 1)
+        return self.sheets.start_state(name, idx) if self.sheets.state_names else None
 
     def frozen(self, idx: int) -> bool:
         """A bias kept at its starting value (freeze_biases): it has no optimizer state."""
@@ -219,8 +246,8 @@ class StepsLayout(_Layout):
     HEAD_ROWS = 4  # title, subtitle, blank, column header
     FIRST_COL = 2  # A: quantity, B: equation, C…: values
 
-    def __init__(self, model, steps, orders):
-        super().__init__(model, steps, orders)
+    def __init__(self, model, steps, orders, start=None):
+        super().__init__(model, steps, orders, start)
         self.rows: dict = {}
         self.section_rows: list[tuple[int, str]] = []  # (row of the heading, section)
         row, section = self.HEAD_ROWS, None
@@ -266,8 +293,8 @@ class CompactLayout(_Layout):
     HEAD_ROWS = 4  # title, group, quantity, equation
     LEAD_COLS = 2  # A: step, B: epoch
 
-    def __init__(self, model, steps, orders):
-        super().__init__(model, steps, orders)
+    def __init__(self, model, steps, orders, start=None):
+        super().__init__(model, steps, orders, start)
         self.B = self.max_batch
         self.cols: dict = {}
         col = self.LEAD_COLS
@@ -306,18 +333,24 @@ class CompactLayout(_Layout):
 SECTION_OF = {"in": "data", "t": "data", "net": "forward", "exp": "forward", "out": "forward", "term": "loss",
               "loss": "loss", "data_loss": "loss", "penalty": "loss", "L": "loss", "delta": "backward",
               "lr": "lr"}
+EXERCISE_SECTIONS = {  # what `sheetnet exercise --blank …` leaves for the student to fill in
+    "forward": ("net", "exp", "out"),
+    "loss": ("term", "loss", "data_loss", "penalty", "L"),
+    "backward": ("delta",),
+    "update": ("gs", "g", *STATE_KINDS, "p1"),
+}
 SECTION_TITLES = {"data": "Inputs and targets of the batch", "forward": "Forward pass",
                   "loss": "Loss", "backward": "Backward pass: δ = ∂E/∂net", "lr": "Learning rate in force",
                   "update": "Gradients and update"}
 
 
-def choose_layout(model, steps, orders, layout: str = "auto", max_step_sheets: int = 30):
+def choose_layout(model, steps, orders, layout: str = "auto", max_step_sheets: int = 30, start=None):
     """The layout to write (``auto``: a sheet per step for short runs, one row per step
     otherwise), checked against Excel's limits; raises ValueError saying what to change."""
     n_steps = len(steps)
     if layout == "auto":
         layout = "steps" if n_steps <= max_step_sheets else "compact"
-    lay = (StepsLayout if layout == "steps" else CompactLayout)(model, steps, orders)
+    lay = (StepsLayout if layout == "steps" else CompactLayout)(model, steps, orders, start)
     if lay.n_rows > MAX_ROWS:
         raise ValueError(f"{n_steps} steps need {lay.n_rows:,} rows, more than Excel's {MAX_ROWS:,}; "
                          "train for fewer epochs or with larger batches")

@@ -16,9 +16,9 @@ import tomllib
 import numpy as np
 
 from .cells import Error, read_cells
-from .engine import Model, batches, sample_orders, train
+from .engine import Model, Start, batches, sample_orders, train
 from .errors import SpecError, WorkbookError
-from .layout import DATA, META, PARAMS, SETTING_NAMES, SETTINGS, Cell, choose_layout
+from .layout import DATA, META, META_SPEC_ROW, PARAMS, SETTING_NAMES, SETTINGS, Cell, Sheets, choose_layout
 from .spec import Data, Spec, parse_spec
 
 SETTING_KEYS = {"lr": "lr", "momentum": "momentum", "beta1": "beta1", "beta2": "beta2", "alpha": "alpha",
@@ -33,6 +33,12 @@ class Book:
     cells: dict
     spec: Spec  # as the workbook now describes it: edited settings, data and starting parameters
     layout: object
+    exercise: tuple = ()  # the sections left blank for a student (an exercise workbook)
+    start: Start | None = None  # the run continues an earlier one
+
+    def train(self):
+        """The engine's run of the workbook's inputs."""
+        return train(self.spec, start=self.start)
 
     def where(self, cell: Cell) -> str:
         return f"{os.path.basename(self.path)}, sheet '{cell.sheet}', cell {cell.a1()}"
@@ -70,23 +76,31 @@ def open_book(path: str) -> Book:
     if meta.get((0, 0), (None, None))[1] != "sheetnet":
         raise WorkbookError(f"not a sheetnet workbook: sheet '{META}' is not sheetnet's", name)
     layout_name = meta.get((1, 1), (None, "auto"))[1]
-    toml = "\n".join(str(v) for (r, c), (_, v) in sorted(meta.items()) if r >= 3 and c == 1 and v is not None)
+    exercise = meta.get((2, 1), (None, ""))[1] or ""
+    start_step, start_epoch = (int(meta.get((r, 1), (None, 0.0))[1] or 0) for r in (3, 4))
+    toml = "\n".join(str(v) for (r, c), (_, v) in sorted(meta.items())
+                     if r >= META_SPEC_ROW and c == 1 and v is not None)
     try:
         spec = parse_spec(tomllib.loads(toml), path=name)
     except (tomllib.TOMLDecodeError, SpecError) as e:
         raise WorkbookError(f"the spec stored in sheet '{META}' is damaged: {e}", name) from None
-    book = Book(path=path, cells=cells, spec=spec, layout=None)
-    book.spec = _edited_spec(book, spec)
-    model = Model(book.spec)
-    book.layout = choose_layout(model, batches(book.spec), sample_orders(book.spec), layout_name)
+    book = Book(path=path, cells=cells, spec=spec, layout=None,
+                exercise=tuple(s for s in str(exercise).split(",") if s))
+    model = Model(spec)
+    sheets = Sheets(model, start_state=start_step > 0 and bool(model.optimizer.state))
+    book.spec = _edited_spec(book, spec, sheets)
+    theta0 = Model(book.spec).params.theta.copy()
+    state = {name: np.array([book.number(sheets.start_state(name, i), f"starting {name} of {model.params.labels[i]}")
+                             for i in range(model.params.size)]) for name in sheets.state_names}
+    book.start = Start(theta=theta0, state=state, step=start_step, epoch=start_epoch)
+    book.layout = choose_layout(model, batches(book.spec), sample_orders(book.spec, start_epoch), layout_name,
+                                start=book.start)
     return book
 
 
-def _edited_spec(book: Book, spec: Spec) -> Spec:
+def _edited_spec(book: Book, spec: Spec, sheets) -> Spec:
     """The spec with the workbook's current settings, data and starting parameters."""
     model = Model(spec)
-    lay = choose_layout(model, batches(spec), sample_orders(spec), "steps")  # only its fixed sheets are used
-    sheets = lay.sheets
     settings = {key: book.number(sheets.setting(key), SETTING_NAMES[key]) for key in SETTING_NAMES}
     train_changes = {SETTING_KEYS[k]: v for k, v in settings.items() if k in SETTING_KEYS}
     try:
@@ -135,7 +149,7 @@ def stored_values(book: Book, rtol: float = 1e-9, atol: float = 1e-12) -> Stored
     from .values import StepValues
 
     spec, lay = book.spec, book.layout
-    trace = train(spec)
+    trace = book.train()
     model = Model(spec)
     missing, stale = [], []
     for k in range(lay.n_steps):
@@ -158,3 +172,32 @@ def stored_values(book: Book, rtol: float = 1e-9, atol: float = 1e-12) -> Stored
 def _close(value, expected, rtol, atol) -> bool:
     return (isinstance(value, float) and not isinstance(value, bool) and math.isfinite(value)
             and abs(value - expected) <= atol + rtol * abs(expected))
+
+
+def final_state(book: Book, stored: Stored | None = None):
+    """Where the workbook's run ends, as the workbook now says: the engine's run of its
+    inputs, except where a person typed a value or a formula of their own into the last
+    step's updated parameters or optimizer state — that value is taken.  -> engine.Start"""
+    from .formulas import StepFormulas
+    from .ops.formula import same_formula
+    from .refs import CellRefs
+
+    stored = stored or stored_values(book)
+    trace, lay = stored.trace, book.layout
+    last = lay.n_steps - 1
+    refs = CellRefs(lay)
+    refs.step = last
+    build = StepFormulas(Model(book.spec), refs)
+    theta = trace.final_theta.copy()
+    state = {name: value.copy() for name, value in trace.final_state.items()}
+    for kind, target in (("p1", theta), *((name, state[name]) for name in state)):
+        for idx in range(len(target)):
+            if kind != "p1" and lay.frozen(idx):
+                continue
+            cell = lay.cell(kind, None, idx, last)
+            formula, value = book.found(cell)
+            edited = formula is None or (formula and not same_formula(formula, build.formula(kind, None, idx, last)))
+            if edited:
+                target[idx] = book.number(cell, f"{kind} of {trace.params.labels[idx]} in the last step")
+    epochs = lay.steps[-1][0] + 1
+    return Start(theta=theta, state=state, step=book.start.step + lay.n_steps, epoch=book.start.epoch + epochs)

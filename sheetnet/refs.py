@@ -31,7 +31,8 @@ class CellRefs:
         return ref(self.lay.sheets.data(kind, int(self.lay.samples(step)[pos]), item), self.at())
 
     def prev(self, state, idx, step):
-        return ref(self.lay.cell(state, None, idx, step - 1), self.at())
+        cell = self.lay.previous_state(state, idx, step)
+        return None if cell is None else ref(cell, self.at())
 
     def setting(self, key):
         return SETTING_NAMES[key]
@@ -43,7 +44,10 @@ class CellRefs:
         return self.lay.max_batch
 
     def epoch(self, step):
-        return self.lay.steps[step][0]
+        return self.lay.epoch(step)
+
+    def step_number(self, step):
+        return self.lay.step_number(step)
 
 
 class NameRefs(CellRefs):
@@ -85,6 +89,8 @@ class NameRefs(CellRefs):
         return self.sym(f"{self.name(kind, None, item)} from {where}", 0.0)
 
     def prev(self, state, idx, step):
+        if self.lay.previous_state(state, idx, step) is None:
+            return None
         return self.sym(f"{self.name(state, None, idx)}_prev", 0.0)
 
     def setting(self, key):

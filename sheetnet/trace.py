@@ -24,16 +24,18 @@ import pandas as pd
 
 
 class Trace:
-    def __init__(self, spec, params, optimizer, n_steps, orders, steps, record=True):
+    def __init__(self, spec, params, optimizer, n_steps, orders, steps, record=True, start=None):
         self.spec, self.params, self.optimizer = spec, params, optimizer
         self.orders, self.steps, self.recorded = orders, steps, record
+        self.start = start  # engine.Start: the run continues an earlier one (epochs and steps count on)
         self.diverged = False
         epochs, n = orders.shape
         sizes = [layer.size for layer in spec.layers[1:]]
         self.loss = np.empty(n_steps)
         self.penalty = np.empty(n_steps)
         from .engine import learning_rate  # local: the engine imports this module
-        self.lr = np.array([learning_rate(spec, e) for e, _, _ in steps])
+        first = start.epoch if start is not None else 0
+        self.lr = np.array([learning_rate(spec, first + e) for e, _, _ in steps])
         self.final_theta = None
         self._last = n_steps - 1
         if record:

@@ -22,7 +22,7 @@ from .formulas import StepFormulas
 from .refs import CellRefs, NameRefs
 from . import guide, sheet_compact, sheet_history, sheet_steps
 from .spec_toml import to_toml
-from .layout import (DATA, GUIDE, HISTORY, META, MAX_FORMULA, PARAMS, SETTING_NAMES, SETTINGS, SETTINGS_FIRST_ROW,
+from .layout import (DATA, EXERCISE_SECTIONS, GUIDE, HISTORY, META, META_SPEC_ROW, MAX_FORMULA, PARAMS, SETTING_NAMES, SETTINGS, SETTINGS_FIRST_ROW,
                      PARAM_KINDS, STATE_KINDS, Cell, CompactLayout, choose_layout, ref, ref_range)
 from .values import StepValues
 
@@ -52,12 +52,15 @@ def check_output_path(path: str, reading: str | None = None):
         raise WorkbookError("refusing to write over the workbook being read; choose another output", path)
 
 
-def write_workbook(trace, path: str, layout: str = "auto") -> str:
-    """Write the run as an .xlsx of live formulas with cached values; returns the layout used."""
+def write_workbook(trace, path: str, layout: str = "auto", blank: tuple[str, ...] = ()) -> str:
+    """Write the run as an .xlsx of live formulas with cached values; returns the layout used.
+
+    ``blank``: exercise sections (see layout.EXERCISE_SECTIONS) whose cells are left empty
+    and highlighted for a student to fill in."""
     check_output_path(path)
     model = Model(trace.spec)
     try:
-        lay = choose_layout(model, trace.steps, trace.orders, layout)
+        lay = choose_layout(model, trace.steps, trace.orders, layout, start=trace.start)
     except ValueError as e:
         raise WorkbookError(str(e), path) from None
     _check_formula_lengths(model, lay, path)
@@ -66,7 +69,7 @@ def write_workbook(trace, path: str, layout: str = "auto") -> str:
     try:
         wb = xlsxwriter.Workbook(tmp, {"constant_memory": True, "strings_to_formulas": False,
                                        "strings_to_numbers": False, "strings_to_urls": False})
-        _Writer(wb, trace, model, lay).write()
+        _Writer(wb, trace, model, lay, blank).write()
         wb.close()
         os.replace(tmp, path)
     except BaseException:
@@ -90,8 +93,10 @@ def _check_formula_lengths(model, lay, path):
 
 
 class _Writer:
-    def __init__(self, wb, trace, model, lay):
+    def __init__(self, wb, trace, model, lay, blank=()):
         self.wb, self.trace, self.model, self.lay = wb, trace, model, lay
+        self.blank = tuple(blank)
+        self.answer_kinds = {kind for section in self.blank for kind in EXERCISE_SECTIONS[section]}
         self.refs = CellRefs(lay)
         self.build = StepFormulas(model, self.refs)
         self.names = NameRefs(lay, model)
@@ -107,6 +112,7 @@ class _Writer:
             "input": f({"font_color": "#0000FF", "bg_color": "#FFF2CC", "num_format": NUM_FORMAT, "border": 1,
                         "border_color": "#BFBFBF"}),
             "value": f({"num_format": NUM_FORMAT}),
+            "answer": f({"num_format": NUM_FORMAT, "bg_color": "#E2EFDA", "border": 2, "border_color": "#70AD47"}),
             "int": f({"num_format": "0"}),
             "text": f({}),
         }
@@ -117,7 +123,11 @@ class _Writer:
         ws.fit_to_pages(1, 0)  # printed (and rendered to PDF) one page wide
         return ws
 
-    def formula(self, ws, cell: Cell, text: str, value: float):
+    def formula(self, ws, cell: Cell, text: str | None, value: float):
+        """A formula with its cached value; ``text`` None: an empty answer cell of an exercise."""
+        if text is None:
+            ws.write_blank(cell.row, cell.col, None, self.fmt["answer"])
+            return
         if len(text) + 1 > MAX_FORMULA:
             raise WorkbookError(f"a formula of {len(text):,} characters is longer than Excel's {MAX_FORMULA:,}: "
                                 "the layer is too wide for a workbook", f"{cell.sheet}!{cell.a1()}")
@@ -144,8 +154,14 @@ class _Writer:
         ws.write_number(0, 1, FORMAT_VERSION)
         ws.write_string(1, 0, "layout")
         ws.write_string(1, 1, self.lay.name)
-        ws.write_string(2, 0, "spec")
-        for row, line in enumerate(to_toml(self.trace.spec, theta0, P).splitlines(), start=3):
+        ws.write_string(2, 0, "exercise")  # the blank sections ("" for a worked run)
+        ws.write_string(2, 1, ",".join(self.blank))
+        ws.write_string(3, 0, "start_step")
+        ws.write_number(3, 1, self.lay.start_step)
+        ws.write_string(4, 0, "start_epoch")
+        ws.write_number(4, 1, self.lay.start_epoch)
+        ws.write_string(5, 0, "spec")
+        for row, line in enumerate(to_toml(self.trace.spec, theta0, P).splitlines(), start=META_SPEC_ROW):
             if line:
                 ws.write_string(row, 1, line)
         ws.hide()
@@ -225,6 +241,19 @@ class _Writer:
             first, last = sheets.param(P.w_slices[l].start), sheets.param(P.w_slices[l].stop - 1)
             ws.conditional_format(first.row, first.col, last.row, last.col, WEIGHT_SCALE)
             width = max(width, 2 * n + 4)
+        if sheets.state_names:
+            start = self.trace.start
+            ws.write_string(sheets.state_origin - 2, 0, f"Optimizer state at the start (after step {start.step} "
+                            f"of the run this one continues)", self.fmt["section"])
+            ws.write_string(sheets.state_origin - 1, 0, "parameter", self.fmt["head"])
+            for name in sheets.state_names:
+                c = sheets.start_state(name, 0)
+                ws.write_string(c.row - 1, c.col, name, self.fmt["head"])
+            for idx, label in enumerate(P.labels):
+                ws.write_string(sheets.state_origin + idx, 0, label, self.fmt["label"])
+                for name in sheets.state_names:
+                    c = sheets.start_state(name, idx)
+                    ws.write_number(c.row, c.col, float(start.state[name][idx]), self.fmt["input"])
         ws.set_column(0, 0, 12)
         ws.set_column(1, width, 12)
 
@@ -234,4 +263,5 @@ class _Writer:
         self.refs.step = k
         vals = StepValues(self.trace, self.model, k)
         for cell, kind, layer, item, pos in self.lay.step_cells(k):
-            yield cell, self.build.formula(kind, layer, item, k, pos), vals.get(kind, layer, item, pos)
+            formula = None if kind in self.answer_kinds else self.build.formula(kind, layer, item, k, pos)
+            yield cell, formula, vals.get(kind, layer, item, pos)
