@@ -7,8 +7,9 @@ to (B, F, H/p, W/p).  Everything is float64 and follows torch's conventions
 (``conv2d`` is a cross-correlation; ``max_pool2d`` sends a window's gradient to the first
 maximum in row-major order; ``flatten`` orders a map stack by filter, row, column).
 
-Every function is vectorised over the batch and the pixels: the only Python loops run over
-the k×k kernel offsets.  Nothing here keeps state; the engine owns the parameters and
+Every function is vectorised over the batch and the pixels (the conv is one matrix product
+per sample of the filters with the image's k·k shifted copies; no Python loops at all except
+over the k×k kernel offsets in ``conv_input_grad``).  Nothing here keeps state; the engine owns the parameters and
 sums or averages the per-sample gradients itself (``conv_grads`` does it the same way the
 dense layers do: sum over the batch, then one multiplication by ``scale``).
 """
@@ -38,14 +39,23 @@ def _check_conv(x: np.ndarray, k: int) -> tuple[int, int, int]:
     return B, H - k + 1, W - k + 1
 
 
+def _taps(x: np.ndarray, k: int) -> np.ndarray:
+    """X (B, k·k, Ho·Wo) with X[n, u·k+v, r·Wo+c] = x[n, r+u, c+v]: for each kernel offset
+    (u, v), the part of the image that weight w[f,u,v] meets (one contiguous copy)."""
+    B, H, W = x.shape
+    Ho, Wo = H - k + 1, W - k + 1
+    return np.ascontiguousarray(sliding_window_view(x, (Ho, Wo), axis=(1, 2))).reshape(B, k * k, Ho * Wo)
+
+
 def conv_forward(x, w, b, out=None) -> np.ndarray:
     """Net inputs of a conv layer: z (B, F, Ho, Wo) from x (B, H, W), w (F, k, k), b (F,).
 
         z[n,f,r,c] = Σ_{u,v} w[f,u,v]·x[n, r+u, c+v] + b[f]      (u, v = 0 … k−1)
 
     a cross-correlation with stride 1 and no padding, exactly torch.nn.functional.conv2d
-    on (B, 1, H, W) images and (F, 1, k, k) weights.  The sum over (u, v) is one matrix
-    product of the k×k windows with the filters; the bias is added after it.
+    on (B, 1, H, W) images and (F, 1, k, k) weights.  Computed per sample as one matrix
+    product z_n = W·X_n (W the filters as rows of k·k weights, X_n the image's k·k shifted
+    copies, see ``_taps``), then the bias is added.
     ``out``: a C-contiguous (B, F, Ho, Wo) array to write z into.
     """
     x, w, b = _as_float(x), _as_float(w), _as_float(b)
@@ -53,10 +63,10 @@ def conv_forward(x, w, b, out=None) -> np.ndarray:
     if w.shape != (F, k, k) or b.shape != (F,):
         raise ValueError(f"expected w (F, k, k) and b (F,), got {w.shape} and {b.shape}")
     B, Ho, Wo = _check_conv(x, k)
-    windows = sliding_window_view(x, (k, k), axis=(1, 2))  # (B, Ho, Wo, k, k), a view
-    s = np.einsum("nrcuv,fuv->nfrc", windows, w, optimize=True)  # one BLAS product
     z = np.empty((B, F, Ho, Wo)) if out is None else out
-    np.add(s, b[None, :, None, None], out=z)  # also makes z C-contiguous
+    zf = z.reshape(B, F, Ho * Wo)  # a view of z (z is C-contiguous)
+    np.matmul(w.reshape(F, k * k), _taps(x, k), out=zf)
+    zf += b[:, None]
     return z
 
 
@@ -66,8 +76,9 @@ def conv_backward(x, w, dz) -> tuple[np.ndarray, np.ndarray]:
         dw[n,f,u,v] = Σ_{r,c} δ[n,f,r,c]·x[n, r+u, c+v]        (B, F, k, k)
         db[n,f]     = Σ_{r,c} δ[n,f,r,c]                        (B, F)
 
-    i.e. the cross-correlation of each image with its own delta maps.  ``w`` only supplies
-    k (and F); its values do not enter.  No batch reduction: see ``conv_grads``.
+    i.e. the cross-correlation of each image with its own delta maps, computed as the
+    matrix product dw_n = δ_n·X_nᵀ with the same X_n as ``conv_forward``.  ``w`` only
+    supplies k (and F); its values do not enter.  No batch reduction: see ``conv_grads``.
     """
     x, dz = _as_float(x), _as_float(dz)
     w = np.asarray(w)
@@ -75,10 +86,8 @@ def conv_backward(x, w, dz) -> tuple[np.ndarray, np.ndarray]:
     B, Ho, Wo = _check_conv(x, k)
     if dz.shape != (B, F, Ho, Wo):
         raise ValueError(f"expected deltas shaped {(B, F, Ho, Wo)}, got {dz.shape}")
-    # windows[n,u,v,r,c] = x[n, r+u, c+v]: the image under each kernel offset (u, v)
-    windows = sliding_window_view(x, (Ho, Wo), axis=(1, 2)).reshape(B, k * k, Ho * Wo)
     d = dz.reshape(B, F, Ho * Wo)
-    dw = np.matmul(d, windows.transpose(0, 2, 1)).reshape(B, F, k, k)
+    dw = np.matmul(d, _taps(x, k).transpose(0, 2, 1)).reshape(B, F, k, k)
     db = np.add.reduce(d, axis=2)  # as d.sum(axis=2)
     return dw, db
 

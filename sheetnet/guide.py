@@ -43,8 +43,19 @@ GUIDE_LINES = [
     ("", "Formula > 'Recalculation on file load' to 'Always'."),
     ("", ""),
     ("head", "Bringing it back"),
-    ("", "Save the workbook as .xlsx and give it back to sheetnet: `sheetnet recalc BOOK.xlsx` refreshes the stored"),
-    ("", "values after an edit made by a script."),
+    ("", "Save the workbook as .xlsx (Excel or LibreOffice) and give it back to sheetnet:"),
+    ("", "  sheetnet read BOOK.xlsx --json            the losses and final parameters (recomputed if stale)"),
+    ("", "  sheetnet read BOOK.xlsx --spec RUN.toml   the run as the workbook now describes it, as a spec"),
+    ("", "  sheetnet resume BOOK.xlsx -o NEXT.xlsx    continue training from the last step, as edited"),
+    ("", "  sheetnet audit BOOK.xlsx                  every cell checked; the first wrong one is named"),
+    ("", "  sheetnet recalc BOOK.xlsx                 refresh the stored values after a script edited it"),
+]
+EXERCISE_LINES = [
+    ("", ""),
+    ("head", "This is an exercise"),
+    ("answer", "The green cells are yours: compute each number by hand (or with a formula of your own)."),
+    ("", "Each row says what goes there and the equation. Save, then run `sheetnet audit BOOK.xlsx`: every answer"),
+    ("", "is graded; an answer that is right given your own earlier answers counts as consistent, not wrong."),
 ]
 
 
@@ -55,8 +66,9 @@ def write_guide(w, ws):
              "Run — one row per step ({n} steps): each row starts from the updated parameters of the row above.")
     fill = {"name": spec.name or "a training run", "steps_sheets": steps.format(n=lay.n_steps),
             "reduction": "mean over its samples" if spec.loss.reduction == "mean" else "sum over its samples"}
-    fmts = {"title": w.fmt["title"], "head": w.fmt["section"], "input": w.fmt["input"], "": w.fmt["text"]}
-    for row, (kind, text) in enumerate(GUIDE_LINES):
+    fmts = {"title": w.fmt["title"], "head": w.fmt["section"], "input": w.fmt["input"], "answer": w.fmt["answer"],
+            "": w.fmt["text"]}
+    for row, (kind, text) in enumerate(GUIDE_LINES + (EXERCISE_LINES if w.blank else [])):
         ws.write_string(row, 0, text.format(**fill), fmts[kind])
     ws.set_column(0, 0, 110)
 
