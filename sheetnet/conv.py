@@ -64,6 +64,8 @@ def conv_forward(x, w, b, out=None) -> np.ndarray:
         raise ValueError(f"expected w (F, k, k) and b (F,), got {w.shape} and {b.shape}")
     B, Ho, Wo = _check_conv(x, k)
     z = np.empty((B, F, Ho, Wo)) if out is None else out
+    if z.shape != (B, F, Ho, Wo) or not z.flags.c_contiguous:
+        raise ValueError(f"out must be a C-contiguous array shaped {(B, F, Ho, Wo)}")
     zf = z.reshape(B, F, Ho * Wo)  # a view of z (z is C-contiguous)
     np.matmul(w.reshape(F, k * k), _taps(x, k), out=zf)
     zf += b[:, None]
@@ -187,10 +189,13 @@ def maxpool_backward(d_pooled, argmax, p: int, shape) -> np.ndarray:
     if d_pooled.shape != (B, F, H // p, W // p) or np.shape(argmax) != d_pooled.shape:
         raise ValueError(f"expected gradients and argmax shaped {(B, F, H // p, W // p)}, "
                          f"got {d_pooled.shape} and {np.shape(argmax)}")
-    win = np.zeros((B, F, H // p, W // p, p * p))
-    np.put_along_axis(win, np.asarray(argmax)[..., None], d_pooled[..., None], axis=-1)
-    return np.ascontiguousarray(win.reshape(B, F, H // p, W // p, p, p)
-                                   .transpose(0, 1, 2, 4, 3, 5)).reshape(B, F, H, W)
+    argmax = np.asarray(argmax)
+    da = np.empty((B, F, H, W))
+    for s in range(p):  # da[..., s::p, t::p]: the element at offset (s, t) of every window
+        for t in range(p):
+            np.multiply(d_pooled, argmax == s * p + t, out=da[:, :, s::p, t::p])
+    da += 0.0  # −g·0 is −0.0: make every zero +0.0, as torch's (and as a sheet shows it)
+    return da
 
 
 def pool_plane_index(argmax, p: int, W: int) -> np.ndarray:

@@ -13,12 +13,14 @@ def write(w, ws):
     ws.write_string(0, 0, f"Run: one row per step ({lay.n_steps:,} steps); every row starts from the row above",
                     f["title"])
     heads = {}  # col -> (group title, quantity, equation)
+    previous = None
     for b in lay.blocks:
         if not lay.materialized(b.kind):
             continue
         group = GROUP_TITLES.get(b.kind) or w.model.optimizer.equations.get(b.kind) \
             or SECTION_TITLES[SECTION_OF[b.kind]]
-        first = True
+        first = group != previous
+        previous = group
         for item in range(b.items):
             if b.kind in STATE_KINDS and lay.frozen(item):
                 continue

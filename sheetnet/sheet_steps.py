@@ -45,7 +45,10 @@ def write(w, ws, k):
             for pos, n in enumerate(samples):
                 text(hr, col + pos, PARAM_HEADS["gs"].format(n=int(n) + 1), f["head"])
         else:
-            text(hr, col, PARAM_HEADS.get(kind) or opt.equations.get(kind, kind), f["head"])
+            head = PARAM_HEADS.get(kind) or opt.equations.get(kind, kind)
+            if kind == "p1":
+                head += ": " + opt.equations["param"]
+            text(hr, col, head, f["head"])
     P = w.model.params
     for idx in range(P.size):
         row = lay.param_first_row + idx

@@ -27,6 +27,7 @@ from .layout import (DATA, EXERCISE_SECTIONS, GUIDE, HISTORY, META, META_SPEC_RO
 from .values import StepValues
 
 NUM_FORMAT = "0.000000000"
+SMALL_FORMAT = "0.00000000E+00"
 FORMAT_VERSION = 1
 WEIGHT_SCALE = {"type": "3_color_scale", "min_color": "#9DC3E6", "mid_color": "#FFFFFF", "max_color": "#F4B183"}
 
@@ -112,6 +113,7 @@ class _Writer:
             "input": f({"font_color": "#0000FF", "bg_color": "#FFF2CC", "num_format": NUM_FORMAT, "border": 1,
                         "border_color": "#BFBFBF"}),
             "value": f({"num_format": NUM_FORMAT}),
+            "small": f({"num_format": SMALL_FORMAT}),
             "answer": f({"num_format": NUM_FORMAT, "bg_color": "#E2EFDA", "border": 2, "border_color": "#70AD47"}),
             "int": f({"num_format": "0"}),
             "text": f({}),
@@ -131,7 +133,9 @@ class _Writer:
         if len(text) + 1 > MAX_FORMULA:
             raise WorkbookError(f"a formula of {len(text):,} characters is longer than Excel's {MAX_FORMULA:,}: "
                                 "the layer is too wide for a workbook", f"{cell.sheet}!{cell.a1()}")
-        ws.write_formula(cell.row, cell.col, "=" + text, self.fmt["value"], float(value))
+        value = float(value)
+        small = value != 0 and abs(value) < 1e-3  # 9 significant digits either way
+        ws.write_formula(cell.row, cell.col, "=" + text, self.fmt["small" if small else "value"], value)
 
     def write(self):
         guide.write_guide(self, self.sheet(GUIDE))
