@@ -7,11 +7,12 @@ to (B, F, H/p, W/p).  Everything is float64 and follows torch's conventions
 (``conv2d`` is a cross-correlation; ``max_pool2d`` sends a window's gradient to the first
 maximum in row-major order; ``flatten`` orders a map stack by filter, row, column).
 
-Every function is vectorised over the batch and the pixels (the conv is one matrix product
-per sample of the filters with the image's k·k shifted copies; no Python loops at all except
-over the k×k kernel offsets in ``conv_input_grad``).  Nothing here keeps state; the engine owns the parameters and
-sums or averages the per-sample gradients itself (``conv_grads`` does it the same way the
-dense layers do: sum over the batch, then one multiplication by ``scale``).
+Every function is vectorised over the batch and the pixels: the conv is one matrix product
+per sample (the filters times the image's k·k shifted copies), and the only Python loops run
+over the k×k kernel offsets (``conv_input_grad``) or the p×p window offsets
+(``maxpool_backward``).  Nothing here keeps state: the engine owns the parameters and sums
+or averages the per-sample gradients itself (``conv_grads`` does it the way the dense
+layers do: sum over the batch, then one multiplication by ``scale``).
 """
 
 from __future__ import annotations
@@ -44,7 +45,8 @@ def _taps(x: np.ndarray, k: int) -> np.ndarray:
     (u, v), the part of the image that weight w[f,u,v] meets (one contiguous copy)."""
     B, H, W = x.shape
     Ho, Wo = H - k + 1, W - k + 1
-    return np.ascontiguousarray(sliding_window_view(x, (Ho, Wo), axis=(1, 2))).reshape(B, k * k, Ho * Wo)
+    taps = sliding_window_view(x, (Ho, Wo), axis=(1, 2))  # (B, k, k, Ho, Wo), a view
+    return np.ascontiguousarray(taps).reshape(B, k * k, Ho * Wo)
 
 
 def conv_forward(x, w, b, out=None) -> np.ndarray:
@@ -167,11 +169,11 @@ def maxpool_forward(a, p: int) -> tuple[np.ndarray, np.ndarray]:
     _check_pool(a.shape, p)
     win = _windows(a, p)
     argmax = np.argmax(win, axis=-1)  # np.argmax returns the first of tied maxima
-    nan = np.isnan(win)
-    if nan.any():  # torch keeps the LAST NaN of a window (np.argmax stops at the first)
+    pooled = np.take_along_axis(win, argmax[..., None], axis=-1)[..., 0]
+    if np.isnan(pooled).any():  # a window with NaN: torch keeps its LAST NaN, numpy its first
+        nan = np.isnan(win)
         last = p * p - 1 - np.argmax(nan[..., ::-1], axis=-1)
         argmax = np.where(nan.any(axis=-1), last, argmax)
-    pooled = np.take_along_axis(win, argmax[..., None], axis=-1)[..., 0]
     return pooled, argmax
 
 

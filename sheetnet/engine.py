@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from . import conv
 from .network import Parameters
 from .ops import ACTIVATIONS, LOSSES, OPTIMIZERS
 from .spec import Spec
@@ -80,6 +81,7 @@ class Model:
         self.fused = self.loss.fused_with is not None
         self.mean = spec.loss.reduction == "mean"
         self.penalised = bool(spec.train.l1 or spec.train.l2)
+        self.kinds = [layer.kind for layer in spec.layers[1:]]
         self.trainable = None
         if spec.train.freeze_biases:
             self.trainable = self.params.is_weight.astype(float)
@@ -108,12 +110,34 @@ class Model:
         """[(z_l, a_l)] for every layer after the input; ``out`` = ([z_l], [a_l]) to fill."""
         res, a = [], x
         zs, as_ = out if out is not None else (None, None)
-        for l, ((_, Wt, b), act) in enumerate(zip(self.views(theta), self.acts)):
-            z = np.matmul(a, Wt, out=None if zs is None else zs[l])
-            z += b
+        for l, ((W, Wt, b), act) in enumerate(zip(self.views(theta), self.acts)):
+            zl = None if zs is None else zs[l]
+            kind = self.kinds[l]
+            if kind == "dense":
+                z = np.matmul(a, Wt, out=zl)
+                z += b
+            elif kind == "conv":  # z[n, f, r, c] = Σ_{u,v} w[f, u, v]·x[n, r+u, c+v] + b[f]
+                maps = conv.conv_forward(self._image(a), self._kernels(l, W), b)
+                z = _into(conv.flatten_maps(maps), zl)
+            else:  # maxpool: the maximum of each p×p window (z = a: no activation)
+                pooled, _ = conv.maxpool_forward(self._maps(l - 1, a), self.spec.layers[l + 1].pool)
+                z = _into(conv.flatten_maps(pooled), zl)
             a = act.fn(z, out=None if as_ is None else as_[l])
             res.append((z, a))
         return res
+
+    def _image(self, x):
+        """The input rows as (B, H, W) images."""
+        H, W = self.spec.layers[0].shape
+        return x.reshape(len(x), H, W)
+
+    def _kernels(self, l, W):
+        k = self.spec.layers[l + 1].kernel
+        return W.reshape(len(W), k, k)
+
+    def _maps(self, l, a):
+        """Layer l's outputs (B, units) as (B, F, H, W) maps."""
+        return a.reshape(len(a), *self.spec.layers[l + 1].maps)
 
     def losses(self, theta, za, t, out=None):
         """(per-sample losses l_n, batch loss including the penalty, the penalty).
@@ -156,21 +180,43 @@ class Model:
             deltas[l] = delta
             a_prev = za[l - 1][1] if l > 0 else x
             gW, _, gb = grads[l]
-            np.matmul(delta.T, a_prev, out=gW)
-            np.add.reduce(delta, axis=0, out=gb)  # as np.sum(delta, axis=0)
-            if c != 1.0:  # ×1 changes nothing: skip it for reduction = "sum"
+            kind = self.kinds[l]
+            if kind == "dense":
+                np.matmul(delta.T, a_prev, out=gW)
+                np.add.reduce(delta, axis=0, out=gb)  # as np.sum(delta, axis=0)
+            elif kind == "conv":  # Σ over positions of δ·x (weights) and of δ (bias), per filter
+                dw, db = conv.conv_grads(self._image(a_prev), self._maps(l, delta))
+                gW[...] = dw.reshape(gW.shape)
+                gb[...] = db
+            if c != 1.0 and kind != "maxpool":  # ×1 changes nothing: skip it for reduction = "sum"
                 gW *= c
                 gb *= c
             if l > 0:
                 zl, al = za[l - 1]
-                # δ_{l−1} = (δ_l · W_l) ⊙ f'(z_{l−1}), the product computed in place
-                delta = np.matmul(delta, weights[l][0], out=None if out is None else out[l - 1])
+                dout = None if out is None else out[l - 1]
+                if kind == "maxpool":  # each window's δ goes to its first maximum (torch's rule)
+                    maps = self._maps(l - 1, al)
+                    _, argmax = conv.maxpool_forward(maps, self.spec.layers[l + 1].pool)
+                    back = conv.maxpool_backward(self._maps(l, delta), argmax, self.spec.layers[l + 1].pool,
+                                                 maps.shape)
+                    delta = _into(back.reshape(len(delta), -1), dout)
+                else:
+                    # δ_{l−1} = (δ_l · W_l) ⊙ f'(z_{l−1}), the product computed in place
+                    delta = np.matmul(delta, weights[l][0], out=dout)
                 delta *= self.acts[l - 1].grad(zl, al)
         if self.penalised:
             tr = self.spec.train
             w = theta[self.params.is_weight]
             grad_out[self.params.is_weight] += tr.l2 * w + tr.l1 * np.sign(w)
         return deltas
+
+
+def _into(values, out):
+    """``values``, copied into ``out`` when the caller gave storage."""
+    if out is None:
+        return values
+    out[...] = values
+    return out
 
 
 def epoch_data(spec: Spec, orders: np.ndarray, epoch: int) -> tuple[np.ndarray, np.ndarray]:

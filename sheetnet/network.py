@@ -15,29 +15,45 @@ from .spec import Layer, Spec
 
 
 def weight_label(layer: Layer, prev: Layer, j: int, i: int) -> str:
-    """``w5`` where the spec names the weight, else ``W[o1<-h1]`` (to o1 from h1)."""
+    """``w5`` where the spec names the weight, else ``W[o1<-h1]`` (to o1 from h1); a conv
+    kernel's weights are ``w[f1](u,v)``."""
+    if layer.kind == "conv":
+        k = layer.kernel
+        return f"w[{layer.map_names[j]}]({i // k + 1},{i % k + 1})"
     if layer.weight_names is not None:
         return layer.weight_names[j][i]
     return f"W[{layer.names[j]}<-{prev.names[i]}]"
 
 
 def bias_label(layer: Layer, j: int) -> str:
+    if layer.kind == "conv":
+        return f"b[{layer.map_names[j]}]"
     if layer.bias_names is not None:
         return layer.bias_names[j]
     return f"b[{layer.names[j]}]"
 
 
-class Parameters:
-    """All parameters in one vector ``theta``; ``W[l]`` (out × in) and ``b[l]`` are views.
+def weight_shape(layer: Layer, prev: Layer) -> tuple[int, int]:
+    """Layer's W as a matrix: dense (units × units before), conv (filters × k·k), maxpool (0 × 0)."""
+    if layer.kind == "conv":
+        return layer.maps[0], layer.kernel ** 2
+    if layer.kind == "maxpool":
+        return 0, 0
+    return layer.size, prev.size
 
-    Layer l's block is W[l] row-major, then b[l]: ``slices[l]`` and ``w_slices[l]`` give
+
+class Parameters:
+    """All parameters in one vector ``theta``; ``W[l]`` and ``b[l]`` are views.
+
+    Layer l's block is W[l] row-major (dense: receiving × sending units; conv: filters × k·k;
+    maxpool: empty), then b[l] (one bias per row of W): ``slices[l]`` and ``w_slices[l]`` give
     its range and the range of its weights in ``theta``.
     """
 
     def __init__(self, spec: Spec):
         self.spec = spec
-        sizes = [layer.size for layer in spec.layers]
-        self.shapes = [(sizes[k + 1], sizes[k]) for k in range(len(sizes) - 1)]
+        layers = spec.layers
+        self.shapes = [weight_shape(layers[k + 1], layers[k]) for k in range(len(layers) - 1)]
         self.size = sum(o * i + o for o, i in self.shapes)
         self.theta = np.zeros(self.size)
         self.slices, self.w_slices, self.b_slices = [], [], []
@@ -76,24 +92,29 @@ class Parameters:
         rng = np.random.default_rng(np.random.SeedSequence([spec.train.seed, 0]))
         for l, layer in enumerate(spec.layers[1:]):
             W, b = self.W(self.theta, l), self.b(self.theta, l)
+            if layer.kind == "maxpool":
+                continue
             if layer.weights is not None:
-                W[...] = layer.weights
+                W[...] = layer.weights.reshape(W.shape)
                 b[...] = layer.biases
             else:
-                W[...], b[...] = init_values(layer.init, self.shapes[l], rng)
+                fans = (layer.maps[0] * self.shapes[l][1], self.shapes[l][1]) if layer.kind == "conv" else None
+                W[...], b[...] = init_values(layer.init, self.shapes[l], rng, fans)
 
     def copy_theta(self) -> np.ndarray:
         return self.theta.copy()
 
 
-def init_values(scheme: str, shape: tuple[int, int], rng) -> tuple[np.ndarray, np.ndarray]:
-    """Weights and biases for an init scheme, with torch's fan_in / fan_out conventions.
+def init_values(scheme: str, shape: tuple[int, int], rng, fans=None) -> tuple[np.ndarray, np.ndarray]:
+    """Weights and biases for an init scheme, with torch's fan_in / fan_out conventions
+    (``fans`` = (fan_out, fan_in) where they are not the matrix's shape: a conv layer's
+    fan_in is k·k and its fan_out F·k·k).
 
     xavier_uniform: U(±√(6/(fan_in+fan_out)));  xavier_normal: N(0, √(2/(fan_in+fan_out)));
     he_uniform: U(±√(6/fan_in));  he_normal: N(0, √(2/fan_in));  biases 0 for these four.
     uniform: weights and biases U(±1/√fan_in) (torch.nn.Linear's default);  zeros: all 0.
     """
-    fan_out, fan_in = shape
+    fan_out, fan_in = fans or shape
     n_out = shape[0]
     zeros_b = np.zeros(n_out)
     if scheme == "xavier_uniform":

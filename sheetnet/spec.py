@@ -51,6 +51,12 @@ class Layer:
     shape: tuple[int, ...] | None = None
     weight_names: tuple[tuple[str, ...], ...] | None = None
     bias_names: tuple[str, ...] | None = None
+    # conv and maxpool: the maps (filters, height, width) the layer outputs, its filters' names,
+    # the kernel size k (conv: weights[f][u][v]) or the pooling size p (maxpool)
+    maps: tuple[int, int, int] | None = None
+    map_names: tuple[str, ...] | None = None
+    kernel: int | None = None
+    pool: int | None = None
 
 
 @dataclass(frozen=True)
@@ -219,12 +225,17 @@ def _parse_layers(raw, fname) -> tuple[Layer, ...]:
         if kind not in LAYER_KINDS:
             raise SpecError(f"unknown layer kind {kind!r}" + suggest(kind, LAYER_KINDS), f"{where}, key 'kind'")
         where = f"{fname}, layer {i} ({kind})"
-        if kind in ("conv", "maxpool"):
-            raise SpecError(f"'{kind}' layers are not supported yet", where)
         _no_unknown(t, LAYER_KEYS[kind], where)
         if (i == 1) != (kind == "input"):
             raise SpecError("the first layer must be the input layer, and only the first", where)
-        layer = _parse_input(t, where) if kind == "input" else _parse_dense(t, where, layers[-1].size, i)
+        if kind == "input":
+            layer = _parse_input(t, where)
+        elif kind == "dense":
+            layer = _parse_dense(t, where, layers[-1].size, i)
+        elif kind == "conv":
+            layer = _parse_conv(t, where, layers[-1], i)
+        else:
+            layer = _parse_maxpool(t, where, layers[-1])
         clash = used_names.intersection(layer.names)
         if clash:
             raise SpecError(f"unit name {sorted(clash)[0]!r} is used twice", f"{where}, key 'names'")
@@ -302,6 +313,65 @@ def _parse_dense(t, where, fan_in: int, index: int) -> Layer:
         bias_names = _names(t["bias_names"], size, f"{where}, key 'bias_names'")
     return Layer(kind="dense", size=size, names=names, activation=act, weights=weights, biases=biases,
                  init=init, weight_names=weight_names, bias_names=bias_names)
+
+
+def _parse_conv(t, where, prev: Layer, index: int) -> Layer:
+    """F filters of k×k over a single-channel image, stride 1, no padding (SPEC.md, v1)."""
+    if index != 2 or prev.shape is None or len(prev.shape) != 2:
+        raise SpecError("a conv layer must come right after an input layer with shape = [height, width]", where)
+    for key in ("filters", "kernel", "activation"):
+        if key not in t:
+            raise SpecError(f"missing required key '{key}'", where)
+    F = _number(t["filters"], f"{where}, key 'filters'", integer=True)
+    k = _number(t["kernel"], f"{where}, key 'kernel'", integer=True)
+    H, W = prev.shape
+    if F < 1:
+        raise SpecError(f"must be at least 1, got {F}", f"{where}, key 'filters'")
+    if not 1 <= k <= min(H, W):
+        raise SpecError(f"must be between 1 and {min(H, W)} (the image is {H}x{W}), got {k}", f"{where}, key 'kernel'")
+    act = t["activation"]
+    ACTIVATIONS.get_named(act, f"{where}, key 'activation'")
+    if act == "softmax":
+        raise SpecError("softmax is only allowed on the output layer", f"{where}, key 'activation'")
+    filters = _names(t["names"], F, f"{where}, key 'names'") if "names" in t else tuple(f"f{n + 1}" for n in range(F))
+    weights = biases = None
+    has_w, has_b = "weights" in t, "biases" in t
+    if has_w != has_b:
+        raise SpecError("give both 'weights' and 'biases', or neither (then 'init')", where)
+    if has_w:
+        if "init" in t:
+            raise SpecError("give either 'weights'/'biases' or 'init', not both", where)
+        raw = t["weights"]
+        if not isinstance(raw, list) or len(raw) != F:
+            raise SpecError(f"expected {F} filters of {k}x{k} numbers", f"{where}, key 'weights'")
+        weights = np.stack([_matrix(f, k, k, f"{where}, key 'weights', filter {n + 1}") for n, f in enumerate(raw)])
+        biases = _vector(t["biases"], F, f"{where}, key 'biases'")
+    init = t.get("init", "xavier_uniform")
+    if init not in INIT_SCHEMES:
+        raise SpecError(f"unknown init {init!r}" + suggest(init, INIT_SCHEMES), f"{where}, key 'init'")
+    Ho, Wo = H - k + 1, W - k + 1
+    return Layer(kind="conv", size=F * Ho * Wo, names=_map_units(filters, Ho, Wo), activation=act,
+                 weights=weights, biases=biases, init=init, maps=(F, Ho, Wo), map_names=filters, kernel=k)
+
+
+def _parse_maxpool(t, where, prev: Layer) -> Layer:
+    """Non-overlapping p×p windows over the maps of the conv layer before it."""
+    if prev.kind != "conv":
+        raise SpecError("a maxpool layer must follow a conv layer", where)
+    p = _size(t, where)
+    F, H, W = prev.maps
+    if H % p or W % p:
+        raise SpecError(f"the pooling size {p} must divide the {H}x{W} maps of the conv layer", f"{where}, key 'size'")
+    names = _names(t["names"], F, f"{where}, key 'names'") if "names" in t else \
+        tuple(f"max_{n}" for n in prev.map_names)
+    Hp, Wp = H // p, W // p
+    return Layer(kind="maxpool", size=F * Hp * Wp, names=_map_units(names, Hp, Wp), activation="linear",
+                 maps=(F, Hp, Wp), map_names=names, pool=p)
+
+
+def _map_units(maps, H, W) -> tuple[str, ...]:
+    """Unit names of feature maps in (map, row, column) order: ``f1[1,2]``."""
+    return tuple(f"{m}[{r + 1},{c + 1}]" for m in maps for r in range(H) for c in range(W))
 
 
 # --------------------------------------------------------------------------- loss/train
