@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from .ops import formula as f
 from .ops import penalty
+from .wiring import wirings
 
 
 class StepFormulas:
@@ -23,22 +24,12 @@ class StepFormulas:
         tr = model.spec.train
         self.penalised = bool(tr.l1 or tr.l2)
         self.frozen_biases = tr.freeze_biases
+        self.wiring = wirings(model.spec, self.P)
 
     # -- helpers ---------------------------------------------------------------
-    def w_idx(self, l, j, i):
-        return self.P.w_slices[l].start + j * self.P.shapes[l][1] + i
-
-    def b_idx(self, l, j):
-        return self.P.b_slices[l].start + j
-
-    def where(self, idx):
-        """(layer, j, i) of parameter ``idx``; i is None for a bias."""
-        P = self.P
-        for l, (o, n) in enumerate(P.shapes):
-            if P.slices[l].start <= idx < P.slices[l].stop:
-                off = idx - P.slices[l].start
-                return (l, off // n, off % n) if off < o * n else (l, off - o * n, None)
-        raise IndexError(idx)
+    def layer_of(self, idx):
+        """The layer whose parameter ``idx`` is."""
+        return next(l for l, s in enumerate(self.P.slices) if s.start <= idx < s.stop)
 
     def frozen(self, idx) -> bool:
         """A bias kept at its starting value (freeze_biases)."""
@@ -49,7 +40,7 @@ class StepFormulas:
         return self.r.one("in", None, i, pos) if l < 0 else self.r.one("out", l, i, pos)
 
     def units(self, kind, l, pos):
-        n = self.P.shapes[l][0] if l is not None else self.K
+        n = self.m.spec.layers[l + 1].size if l is not None else self.K
         return self.r.span(kind, l, (0, n - 1), (pos, pos))
 
     # -- one formula per kind ----------------------------------------------------
@@ -63,16 +54,18 @@ class StepFormulas:
         return self.r.source("t", k, step, pos)
 
     def f_net(self, l, j, step, pos):
-        n_in = self.P.shapes[l][1]
-        ws = [self.r.one("p0", None, self.w_idx(l, j, i)) for i in range(n_in)]
-        xs = [self.a(l - 1, i, pos) for i in range(n_in)]
-        return f.add(f.dot(ws, xs), self.r.one("p0", None, self.b_idx(l, j)))
+        wiring = self.wiring[l]
+        ws = [self.r.one("p0", None, w) for w, _ in wiring.inputs(j)]
+        xs = [self.a(l - 1, i, pos) for _, i in wiring.inputs(j)]
+        return f.add(f.dot(ws, xs), self.r.one("p0", None, wiring.bias(j)))
 
     def f_exp(self, l, j, step, pos):
         return self.m.acts[l].xl_exp(self.r.one("net", l, j, pos), self.units("net", l, pos))
 
     def f_out(self, l, j, step, pos):
         act = self.m.acts[l]
+        if self.wiring[l].kind == "maxpool":
+            return f.max_(*[self.a(l - 1, i, pos) for i in self.wiring[l].window(j)])
         if act.name == "softmax":
             return act.xl_fn(self.r.one("exp", l, j, pos), self.units("exp", l, pos))
         return act.xl_fn(self.r.one("net", l, j, pos))
@@ -93,7 +86,7 @@ class StepFormulas:
         return f.average(losses) if self.m.mean else f.sum_(losses)
 
     def f_penalty(self, layer, item, step, pos):
-        ranges = [self.r.span("p0", None, (s.start, s.stop - 1), (0, 0)) for s in self.P.w_slices]
+        ranges = [self.r.span("p0", None, (s.start, s.stop - 1), (0, 0)) for s in self.P.w_slices if s.stop > s.start]
         return penalty.xl_value(ranges, self.r.setting("l1"), self.r.setting("l2"))
 
     def f_L(self, layer, item, step, pos):
@@ -107,13 +100,26 @@ class StepFormulas:
             if self.m.fused:
                 return self.m.loss.xl_delta(out, t)
             back = self.m.loss.xl_dl_dy(out, t, self.K, self.loss_names)
+        elif self.wiring[l + 1].kind == "maxpool":
+            back = self.pooled_delta(l, j, pos)
         else:
-            n_next = self.P.shapes[l + 1][0]
-            ws = [self.r.one("p0", None, self.w_idx(l + 1, k, j)) for k in range(n_next)]
-            ds = [self.r.one("delta", l + 1, k, pos) for k in range(n_next)]
+            ws = [self.r.one("p0", None, w) for w, _ in self.wiring[l + 1].outputs(j)]
+            ds = [self.r.one("delta", l + 1, k, pos) for _, k in self.wiring[l + 1].outputs(j)]
             back = f.dot(ws, ds)
+        if self.wiring[l].kind == "maxpool":
+            return back  # no activation: a pooled value is the maximum itself
         grad = act.xl_grad(net, out)
         return back if grad == "1" else f.mul(back, grad)
+
+    def pooled_delta(self, l, j, pos):
+        """δ reaching unit j of layer l through the maxpool above it: its window's δ if j is
+        the window's first maximum in row-major order (torch's rule), else 0."""
+        [(_, k)] = self.wiring[l + 1].outputs(j)
+        window = self.wiring[l + 1].window(k)
+        pooled = self.r.one("out", l + 1, k, pos)
+        earlier = [self.r.one("out", l, i, pos) for i in window[:window.index(j)]]
+        first = f.and_(f.eq(self.r.one("out", l, j, pos), pooled), *[f.ne(e, pooled) for e in earlier])
+        return f.if_(first, self.r.one("delta", l + 1, k, pos), "0")
 
     def f_lr(self, layer, item, step, pos):
         epoch = self.r.epoch(step)
@@ -123,9 +129,13 @@ class StepFormulas:
         return self.r.source("p0", idx, step, pos)
 
     def f_gs(self, layer, idx, step, pos):
-        l, j, i = self.where(idx)
-        d = self.r.one("delta", l, j, pos)
-        return d if i is None else f.mul(d, self.a(l - 1, i, pos))
+        """One sample's gradient: Σ δ_j·out_i over the places the parameter acts (one for a
+        dense weight; every map position for a conv kernel's)."""
+        l = self.layer_of(idx)
+        terms = [self.r.one("delta", l, j, pos) if i is None else f.mul(self.r.one("delta", l, j, pos),
+                                                                         self.a(l - 1, i, pos))
+                 for j, i in self.wiring[l].uses(idx)]
+        return f.add(*terms) if len(terms) > 1 else terms[0]
 
     def f_g(self, layer, idx, step, pos):
         if self.r.max_batch() > 1:

@@ -100,7 +100,8 @@ def step_blocks(model, max_batch: int) -> list[Block]:
     out = [Block("in", None, sizes[0], True), Block("t", None, sizes[-1], True)]
     last = len(model.acts) - 1
     for l, act in enumerate(model.acts):
-        out.append(Block("net", l, sizes[l + 1], True))
+        if spec.layers[l + 1].kind != "maxpool":  # a pooled value has no net input
+            out.append(Block("net", l, sizes[l + 1], True))
         if act.name == "softmax":
             out.append(Block("exp", l, sizes[l + 1], True))
         out.append(Block("out", l, sizes[l + 1], True))

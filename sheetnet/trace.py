@@ -208,15 +208,27 @@ class StepView:
                          name="loss")
 
     def per_sample_gradients(self) -> np.ndarray:
-        """(samples, parameters): δ_j·a_i for W[j<-i] and δ_j for b[j], before averaging."""
+        """(samples, parameters): δ_j·a_i for W[j<-i] and δ_j for b[j], before averaging (a conv
+        kernel's: Σ over the map's positions of δ·x and of δ)."""
+        from .conv import conv_backward
+
         t, P = self.trace, self.trace.params
         x = t.spec.data.inputs[self.samples]
         out = np.empty((len(self.samples), P.size))
-        for l in range(len(P.shapes)):
+        for l, layer in enumerate(t.spec.layers[1:]):
             d = t.delta[l][self.epoch, self.lo:self.hi]
             a_prev = x if l == 0 else t.a[l - 1][self.epoch, self.lo:self.hi]
-            out[:, P.w_slices[l]] = (d[:, :, None] * a_prev[:, None, :]).reshape(len(d), -1)
-            out[:, P.b_slices[l]] = d
+            B = len(d)
+            if layer.kind == "conv":
+                H, W = t.spec.layers[0].shape
+                k = layer.kernel
+                dw, db = conv_backward(a_prev.reshape(B, H, W), np.zeros((layer.maps[0], k, k)),
+                                       d.reshape(B, *layer.maps))
+                out[:, P.w_slices[l]] = dw.reshape(B, -1)
+                out[:, P.b_slices[l]] = db
+            elif layer.kind == "dense":
+                out[:, P.w_slices[l]] = (d[:, :, None] * a_prev[:, None, :]).reshape(B, -1)
+                out[:, P.b_slices[l]] = d
         return out
 
     @property

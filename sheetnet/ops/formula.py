@@ -136,6 +136,18 @@ def if_(cond: str, then: str, other: str) -> str:
     return call("IF", cond, then, other)
 
 
+def and_(*conditions: str) -> str:
+    return conditions[0] if len(conditions) == 1 else call("AND", *conditions)
+
+
+def eq(a: str, b: str) -> str:
+    return f"{par(a)}={par(b)}"
+
+
+def ne(a: str, b: str) -> str:
+    return f"{par(a)}<>{par(b)}"
+
+
 def gt(a: str, b: str) -> str:
     return f"{par(a)}>{par(b)}"
 
