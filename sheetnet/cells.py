@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import posixpath
 import zipfile
+import zlib
 
-from defusedxml.ElementTree import fromstring, iterparse
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import ParseError, fromstring, iterparse
 from openpyxl.utils.cell import coordinate_from_string, column_index_from_string
 
 from .errors import WorkbookError
@@ -97,7 +99,16 @@ def read_cells(path: str, sheets=None) -> dict[str, dict[tuple[int, int], tuple[
     """{sheet: {(row, col): (formula or None, value)}} with 0-based rows and columns.
 
     A formula cell without a stored value has value None; ``formula`` is "" for the
-    followers of a shared formula (they have a formula whose text is not spelled out)."""
+    followers of a shared formula (they have a formula whose text is not spelled out).
+    A damaged archive or XML (a member that does not match its header, as a zip bomb that
+    lies about its size; XML that is not well-formed or declares entities) is a WorkbookError."""
+    try:
+        return _read_cells(path, sheets)
+    except (zipfile.BadZipFile, zlib.error, EOFError, KeyError, ParseError, DefusedXmlException) as e:
+        raise WorkbookError(f"damaged .xlsx file ({e.__class__.__name__}: {e})", path) from None
+
+
+def _read_cells(path: str, sheets=None):
     with open_xlsx(path) as z:
         strings = _shared_strings(z)
         out = {}

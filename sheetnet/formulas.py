@@ -94,7 +94,7 @@ class StepFormulas:
 
     def f_delta(self, l, j, step, pos):
         act = self.m.acts[l]
-        net, out = self.r.one("net", l, j, pos), self.r.one("out", l, j, pos)
+        out = self.r.one("out", l, j, pos)
         if l == self.last:
             t = self.r.one("t", None, j, pos)
             if self.m.fused:
@@ -108,7 +108,7 @@ class StepFormulas:
             back = f.dot(ws, ds)
         if self.wiring[l].kind == "maxpool":
             return back  # no activation: a pooled value is the maximum itself
-        grad = act.xl_grad(net, out)
+        grad = act.xl_grad(self.r.one("net", l, j, pos), out)
         return back if grad == "1" else f.mul(back, grad)
 
     def pooled_delta(self, l, j, pos):

@@ -121,8 +121,11 @@ def _edited_spec(book: Book, spec: Spec, sheets) -> Spec:
     P = model.params
     theta = np.array([book.number(sheets.param(i), f"starting value of {P.labels[i]}") for i in range(P.size)])
     layers = list(spec.layers)
-    for l in range(len(P.shapes)):
-        layers[l + 1] = dataclasses.replace(layers[l + 1], weights=P.W(theta, l).copy(), biases=P.b(theta, l).copy())
+    for l, layer in enumerate(spec.layers[1:]):
+        if layer.kind != "maxpool":
+            w = P.W(theta, l).copy()
+            w = w.reshape(len(w), layer.kernel, layer.kernel) if layer.kind == "conv" else w
+            layers[l + 1] = dataclasses.replace(layer, weights=w, biases=P.b(theta, l).copy())
     data = dataclasses.replace(spec.data, inputs=inputs, targets=targets, source="workbook")
     return dataclasses.replace(spec, layers=tuple(layers), data=data)
 

@@ -30,6 +30,21 @@ def _rows(matrix) -> str:
     return "[\n  " + ",\n  ".join(rows) + ",\n]" if len(rows) > 1 else "[" + rows[0] + "]"
 
 
+def _map_layer(layer, wb) -> list[str]:
+    """The keys of a conv or maxpool layer."""
+    if layer.kind == "maxpool":
+        return [f"size = {layer.pool}", f"names = {_value(list(layer.map_names))}"]
+    F, k = layer.maps[0], layer.kernel
+    out = [f"filters = {F}", f"kernel = {k}", f"activation = {_value(layer.activation)}",
+           f"names = {_value(list(layer.map_names))}"]
+    w, b = wb if wb is not None else (layer.weights, layer.biases)
+    if w is None:
+        return out + [f"init = {_value(layer.init)}"]
+    kernels = np.asarray(w).reshape(F, k, k)
+    out.append("weights = [\n" + "".join(f"  {_rows(kern)},\n" for kern in kernels) + "]")
+    return out + [f"biases = {_value(np.asarray(b))}"]
+
+
 def to_toml(spec: Spec, theta=None, params=None) -> str:
     """The spec as TOML.  With ``theta`` (a flat parameter vector) and its ``params``
     (network.Parameters), every dense layer gets those explicit weights and biases."""
@@ -39,6 +54,10 @@ def to_toml(spec: Spec, theta=None, params=None) -> str:
     for l, layer in enumerate(spec.layers):
         out.append("[[layers]]")
         out.append(f"kind = {_value(layer.kind)}")
+        if layer.kind in ("conv", "maxpool"):
+            out += _map_layer(layer, None if theta is None else (params.W(theta, l - 1), params.b(theta, l - 1)))
+            out.append("")
+            continue
         if layer.kind == "input" and layer.shape is not None:
             out.append(f"shape = {_value(list(layer.shape))}")
         else:

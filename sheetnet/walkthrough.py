@@ -65,7 +65,8 @@ class Symbols:
         return self._TOKEN.sub(lambda m: self.names[int(m.group(1))], text)
 
     def as_numbers(self, text: str) -> str:
-        return self._TOKEN.sub(lambda m: _num(self.values[int(m.group(1))]), text)
+        text = self._TOKEN.sub(lambda m: _num(self.values[int(m.group(1))]), text)
+        return re.sub(r"\(\((-[0-9.eE+-]+)\)\)", r"(\1)", text)  # σ((-0.5)) -> σ(-0.5)
 
 
 def _num(x) -> str:
@@ -122,16 +123,21 @@ class _Step:
 
 def walkthrough(trace, k: int = 0, sample: int = 0) -> list[Line]:
     """The lines of step ``k`` for the ``sample``-th sample of its batch."""
+    from .wiring import wirings
+
     s = _Step(trace, k, sample)
     spec, P, model, sym = s.spec, s.P, s.model, s.sym
     layers, last = spec.layers, len(model.acts) - 1
+    wiring = wirings(spec, P)
     label = P.labels
-    W = lambda l, j, i: P.w_slices[l].start + j * P.shapes[l][1] + i  # noqa: E731 - index into theta
-    B = lambda l, j: P.b_slices[l].start + j  # noqa: E731
     par = lambda idx: sym(label[idx], s.theta[idx])  # noqa: E731
     for l, act in enumerate(model.acts):
         for j, u in enumerate(layers[l + 1].names):
-            terms = [f.mul(par(W(l, j, i)), s.out(l - 1, i)) for i in range(P.shapes[l][1])] + [par(B(l, j))]
+            if wiring[l].kind == "maxpool":
+                s.add("forward", f"out_{u}", f.max_(*[s.out(l - 1, i) for i in wiring[l].window(j)]),
+                      s.at(trace.a, l)[j])
+                continue
+            terms = [f.mul(par(w), s.out(l - 1, i)) for w, i in wiring[l].inputs(j)] + [par(wiring[l].bias(j))]
             s.add("forward", f"net_{u}", _sum_terms(terms), s.at(trace.z, l)[j])
             net = sym(f"net_{u}", s.at(trace.z, l)[j])
             if act.name == "softmax":
@@ -167,14 +173,24 @@ def walkthrough(trace, k: int = 0, sample: int = 0) -> list[Line]:
     for l in range(last, -1, -1):
         act = model.acts[l]
         for j, u in enumerate(layers[l + 1].names):
-            net, out = sym(f"net_{u}", s.at(trace.z, l)[j]), s.out(l, j)
+            out = s.out(l, j)
+            grad = "1" if wiring[l].kind == "maxpool" else act.xl_grad(sym(f"net_{u}", s.at(trace.z, l)[j]), out)
             if l == last and model.fused:
                 eq = model.loss.xl_delta(out, ts[j])
             elif l == last:
-                eq = _times(model.loss.xl_dl_dy(out, ts[j], len(outs), names), act.xl_grad(net, out))
+                eq = _times(model.loss.xl_dl_dy(out, ts[j], len(outs), names), grad)
+            elif wiring[l + 1].kind == "maxpool":
+                [(_, kk)] = wiring[l + 1].outputs(j)
+                window = wiring[l + 1].window(kk)
+                values = s.at(trace.a, l)[window]
+                if window[int(values.argmax())] != j:
+                    s.note("backward", f"δ_{u}", "0: not the first maximum of its pooling window", 0.0)
+                    d[(l, j)] = sym(f"δ_{u}", 0.0)
+                    continue
+                eq = _times(d[(l + 1, kk)], grad)
             else:
-                back = [f.mul(par(W(l + 1, kk, j)), d[(l + 1, kk)]) for kk in range(P.shapes[l + 1][0])]
-                eq = _times(_sum_terms(back), act.xl_grad(net, out))
+                back = [f.mul(par(w), d[(l + 1, kk)]) for w, kk in wiring[l + 1].outputs(j)]
+                eq = _times(_sum_terms(back), grad)
             s.add("backward", f"δ_{u}", eq, s.at(trace.delta, l)[j])
             d[(l, j)] = sym(f"δ_{u}", s.at(trace.delta, l)[j])
     # gradients, then the update of every parameter
@@ -183,31 +199,37 @@ def walkthrough(trace, k: int = 0, sample: int = 0) -> list[Line]:
     opt, tr = model.optimizer, spec.train
     grads = {}
     for l in range(len(P.shapes)):
-        for j in range(P.shapes[l][0]):
-            for i in range(P.shapes[l][1] + 1):
-                idx = B(l, j) if i == P.shapes[l][1] else W(l, j, i)
-                eq = d[(l, j)] if idx == B(l, j) else f.mul(d[(l, j)], s.out(l - 1, i))
-                g = f"∂E/∂{label[idx]}"
-                if nb > 1:
-                    s.add("gradients", f"{g} (data row {s.n + 1})", eq, per_sample[idx])
-                    eq = f"{'mean' if model.mean else 'sum'} over the batch"
-                    if P.is_weight[idx] and (tr.l1 or tr.l2):
-                        eq += " + l2·w + l1·sign(w)"
-                    s.note("gradients", g, eq, g_all[idx])
-                else:
-                    if P.is_weight[idx] and (tr.l1 or tr.l2):
-                        eq = f.add(eq, f.mul(s.hp["l2"], par(idx)), f.mul(s.hp["l1"], f.sign(par(idx))))
-                    s.add("gradients", g, eq, g_all[idx])
-                grads[idx] = sym(g, g_all[idx])
+        for idx in range(P.slices[l].start, P.slices[l].stop):
+            uses = wiring[l].uses(idx)
+            eq = _sum_terms([d[(l, j)] if i is None else f.mul(d[(l, j)], s.out(l - 1, i)) for j, i in uses])
+            g = f"∂E/∂{label[idx]}"
+            if nb > 1:
+                s.add("gradients", f"{g} (data row {s.n + 1})", eq, per_sample[idx])
+                eq = f"{'mean' if model.mean else 'sum'} over the batch"
+                if P.is_weight[idx] and (tr.l1 or tr.l2):
+                    eq += " + l2·w + l1·sign(w)"
+                s.note("gradients", g, eq, g_all[idx])
+            else:
+                if P.is_weight[idx] and (tr.l1 or tr.l2):
+                    eq = f.add(eq, f.mul(s.hp["l2"], par(idx)), f.mul(s.hp["l1"], f.sign(par(idx))))
+                s.add("gradients", g, eq, g_all[idx])
+            grads[idx] = sym(g, g_all[idx])
     state = {n: trace.states[n][k] for n in opt.state} | {n: trace.shown[n][k] for n in opt.shown}
+    start = trace.start
     for idx in range(P.size):
         if tr.freeze_biases and not P.is_weight[idx]:
             s.note("update", f"{label[idx]}⁺", f"{label[idx]} (biases frozen) = {fmt(after[idx])}", after[idx])
             continue
-        prev = {n: sym(f"{n}_prev", trace.states[n][k - 1][idx]) for n in opt.state} if k > 0 else {}
+        if k > 0:
+            prev = {n: sym(f"{n}_prev", trace.states[n][k - 1][idx]) for n in opt.state}
+        elif start is not None and start.step > 0:
+            prev = {n: sym(f"{n}_prev", start.state[n][idx]) for n in opt.state}
+        else:
+            prev = {}
+        t_step = (start.step if start is not None else 0) + k + 1
         cur = {n: sym(f"{n}[{label[idx]}]", state[n][idx]) for n in (*opt.state, *opt.shown)}
         for n in cur:
-            s.add("update", f"{n}[{label[idx]}]", opt.xl_state(n, grads[idx], prev, cur, str(k + 1)), state[n][idx])
+            s.add("update", f"{n}[{label[idx]}]", opt.xl_state(n, grads[idx], prev, cur, str(t_step)), state[n][idx])
         s.add("update", f"{label[idx]}⁺", opt.xl_param(par(idx), grads[idx], cur, s.hp["eta"]), after[idx])
     return s.lines
 

@@ -39,6 +39,14 @@ class FastWorksheet(Worksheet):
     def _prepare_formula(self, formula, expand_future_functions=False):
         return formula[1:] if formula.startswith("=") else formula
 
+    def _xml_number_element(self, number, attributes=[]):
+        """A number cell written exactly (shortest repr, up to 17 significant digits).
+
+        XlsxWriter writes ``%.16G``, which rounds about a quarter of all doubles: a starting
+        weight, a data value or an optimizer state read back would differ in its last bit."""
+        attr = "".join(f' {key}="{self._escape_attributes(value)}"' for key, value in attributes)
+        self.fh.write(f"<c{attr}><v>{repr(float(number)).upper()}</v></c>")
+
 
 def check_output_path(path: str, reading: str | None = None):
     """Refuse what cannot end well before any work is done."""
@@ -49,7 +57,7 @@ def check_output_path(path: str, reading: str | None = None):
         raise WorkbookError("the folder does not exist", path)
     if os.path.isdir(path):
         raise WorkbookError("is a directory", path)
-    if reading and os.path.exists(path) and os.path.samefile(path, reading):
+    if reading and os.path.exists(path) and os.path.exists(reading) and os.path.samefile(path, reading):
         raise WorkbookError("refusing to write over the workbook being read; choose another output", path)
 
 
@@ -223,17 +231,23 @@ class _Writer:
         width = 1
         for l, (o, n) in enumerate(P.shapes):
             layer, prev = spec.layers[l + 1], spec.layers[l]
+            if layer.kind == "maxpool":
+                continue
             row0 = sheets.param_origin[l]
-            ws.write_string(row0 - 2, 0, f"Layer {l + 1}: {prev.size} → {layer.size} ({layer.activation})",
+            conv = layer.kind == "conv"
+            what = (f"{o} filters of {layer.kernel}x{layer.kernel}, kernel position (row,col)" if conv
+                    else f"{prev.size} → {layer.size}")
+            ws.write_string(row0 - 2, 0, f"Layer {l + 1} ({layer.kind}, {layer.activation}): {what}",
                             self.fmt["section"])
-            ws.write_string(row0 - 1, 0, "to \\ from", self.fmt["head"])
-            for i, u in enumerate(prev.names):
+            ws.write_string(row0 - 1, 0, "filter" if conv else "to \\ from", self.fmt["head"])
+            senders = [f"({i // layer.kernel + 1},{i % layer.kernel + 1})" for i in range(n)] if conv else prev.names
+            for i, u in enumerate(senders):
                 ws.write_string(row0 - 1, 1 + i, u, self.fmt["head"])
             ws.write_string(row0 - 1, 1 + n, "bias", self.fmt["head"])
             named = layer.weight_names is not None
             if named:
                 ws.write_string(row0 - 1, 3 + n, "names", self.fmt["head"])
-            for j, u in enumerate(layer.names):
+            for j, u in enumerate(layer.map_names if conv else layer.names):
                 ws.write_string(row0 + j, 0, u, self.fmt["label"])
                 for i in range(n + 1):
                     idx = P.slices[l].start + (j * n + i if i < n else o * n + j)
