@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from .engine import Model
+from .files import atomic_path
 from .formulas import StepFormulas
 from .layout import EXERCISE_SECTIONS, SETTING_NAMES, Cell
 from .ops.evaluate import evaluate
@@ -146,14 +147,16 @@ class _Alternatives:
 
     def hint(self, kind, layer, item, pos, found, expected, close) -> str:
         spec, m = self.t.spec, self.m
-        if spec.loss.kind == "half_sse" and kind in ("term", "loss", "data_loss", "L", "delta") \
-                and close(found, 2 * expected):
-            return "twice the expected value: the ½ in E = ½(t − out)² is missing (or its derivative (out − t) got a 2)"
+        # first: a batch loss or gradient B times too large (its per-sample parts right) was summed;
+        # with B = 2 it is also "twice", but a missing ½ would have shown in the per-sample answers
         if self.B > 1 and kind in ("data_loss", "g"):
             if m.mean and close(found, self.B * expected):
                 return f"{self.B} times the expected value: summed over the samples where the spec averages (reduction = \"mean\")"
             if not m.mean and close(found, expected / self.B):
                 return f"1/{self.B} of the expected value: averaged over the samples where the spec sums (reduction = \"sum\")"
+        if spec.loss.kind == "half_sse" and kind in ("term", "loss", "data_loss", "L", "delta") \
+                and close(found, 2 * expected):
+            return "twice the expected value: the ½ in E = ½(t − out)² is missing (or its derivative (out − t) got a 2)"
         if kind == "p1" and not m.params.is_weight[item] and close(found, self.t.thetas[self.k, item]):
             return "the bias kept its old value: biases are updated too (unless freeze_biases)"
         if spec.loss.kind in ("cross_entropy", "binary_cross_entropy") and kind in ("term", "loss", "data_loss") \
@@ -199,9 +202,6 @@ class _Alternatives:
 def write_graded_copy(src: str, dst: str, answers: list[Answer]) -> str:
     """A copy of the student's workbook with green (right) and red (wrong) answer cells and the
     expected value in a comment.  The student's file is only read."""
-    import os
-    import tempfile
-
     import openpyxl
     from openpyxl.comments import Comment
     from openpyxl.styles import PatternFill
@@ -213,14 +213,8 @@ def write_graded_copy(src: str, dst: str, answers: list[Answer]) -> str:
         cell.fill = fills[a.ok]
         text = f"{VERDICTS[a.verdict]}: expected {a.expected:.9g}" + (f"\nhint: {a.hint}" if a.hint else "")
         cell.comment = Comment(text, "sheetnet", width=320, height=90)
-    fd, tmp = tempfile.mkstemp(prefix=".sheetnet-", suffix=".xlsx.part", dir=os.path.dirname(os.path.abspath(dst)))
-    os.close(fd)
-    try:
+    with atomic_path(dst, suffix=".xlsx.part") as tmp:
         wb.save(tmp)
-        os.replace(tmp, dst)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
     return dst
 
 

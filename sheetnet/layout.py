@@ -241,7 +241,11 @@ class _Layout:
 
 
 class StepsLayout(_Layout):
-    """One sheet per step: rows = units × quantities, columns = samples; then the parameter table."""
+    """One sheet per step: rows = units × quantities, columns = samples; then the parameter table.
+
+    Images and feature maps are drawn as little grids, the way a textbook draws them: a band
+    per block with a header row (the map names), then for each sample its maps side by side
+    (columns) as H×W grids, the samples one under the other."""
 
     name = "steps"
     HEAD_ROWS = 4  # title, subtitle, blank, column header
@@ -250,8 +254,12 @@ class StepsLayout(_Layout):
     def __init__(self, model, steps, orders, start=None):
         super().__init__(model, steps, orders, start)
         self.rows: dict = {}
+        self.grids: dict = {}  # block key -> (F, H, W) for blocks drawn as grids
         self.section_rows: list[tuple[int, str]] = []  # (row of the heading, section)
-        row, section = self.HEAD_ROWS, None
+        self.sample_header_rows: list[int] = []  # rows naming the samples above their columns
+        has_grids = any(self.grid_of(b) is not None for b in self.blocks if b.kind not in PARAM_KINDS)
+        row, section, after_grid = self.HEAD_ROWS, None, True
+        width = self.FIRST_COL + self.max_batch
         for b in self.blocks:
             if b.kind in PARAM_KINDS:
                 continue
@@ -259,8 +267,21 @@ class StepsLayout(_Layout):
                 section = SECTION_OF[b.kind]
                 self.section_rows.append((row, section))
                 row += 1
-            self.rows[b.key] = row
-            row += b.items
+                after_grid = True
+            grid = self.grid_of(b)
+            if has_grids and grid is None and after_grid:  # columns are samples again: say so
+                self.sample_header_rows.append(row)
+                row += 1
+            after_grid = grid is not None
+            if grid is not None:
+                F, H, W = grid
+                self.grids[b.key] = grid
+                self.rows[b.key] = row + 1  # below the band's header row
+                row += 1 + self.max_batch * (H + 1)
+                width = max(width, self.FIRST_COL + F * (W + 1))
+            else:
+                self.rows[b.key] = row
+                row += b.items
         self.param_header_row = row + 1
         self.param_first_row = row + 2
         col = self.FIRST_COL
@@ -270,7 +291,16 @@ class StepsLayout(_Layout):
                 self.param_cols[b.kind] = col
                 col += self.max_batch if b.kind == "gs" else 1
         self.n_rows = self.param_first_row + model.params.size
-        self.n_cols = max(col, self.FIRST_COL + self.max_batch)
+        self.n_cols = max(col, width)
+
+    def grid_of(self, block):
+        """(maps, height, width) if ``block`` is an image or feature maps, else None."""
+        layers = self.model.spec.layers
+        if block.kind == "in" and layers[0].shape is not None and len(layers[0].shape) == 2:
+            return (1, *layers[0].shape)
+        if block.layer is not None and layers[block.layer + 1].maps is not None:
+            return layers[block.layer + 1].maps
+        return None
 
     def sheet(self, step: int) -> str:
         return f"Step {step + 1}"
@@ -283,6 +313,11 @@ class StepsLayout(_Layout):
         if kind in PARAM_KINDS:
             col = self.param_cols[kind] + (pos if kind == "gs" else 0)
             return Cell(sheet, self.param_first_row + item, col)
+        grid = self.grids.get((kind, layer))
+        if grid is not None:
+            F, H, W = grid
+            f, r, c = item // (H * W), (item // W) % H, item % W
+            return Cell(sheet, self.rows[(kind, layer)] + pos * (H + 1) + r, self.FIRST_COL + f * (W + 1) + c)
         return Cell(sheet, self.rows[(kind, layer)] + item, self.FIRST_COL + pos)
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from .layout import SECTION_OF, SECTION_TITLES, STATE_KINDS
 
+EQ_CHARS_PER_LINE = 16  # about as many characters of an equation fit a line of a 14-wide column
+EQ_MAX_LINES = 4  # the equation row's height, at most (the frozen header stays small)
 GROUP_TITLES = {"p0": "start", "gs": "per-sample gradients", "g": "batch gradients", "p1": "updated parameters"}
 
 
@@ -32,20 +34,25 @@ def write(w, ws):
                 eq = w.names.equation(w.describe, b.kind, b.layer, item, 0, pos) if pos == 0 else ""
                 heads[col] = (group if first else "", name, eq)
                 first = False
+    # row heights before the rows are written (constant-memory mode ignores them afterwards);
+    # the equations wrap inside their column instead of being cut off by the next one
+    ws.set_row(1, 30)
+    longest = max((len(h[2]) for h in heads.values()), default=0)
+    ws.set_row(3, 15 * min(EQ_MAX_LINES, max(1, -(-longest // EQ_CHARS_PER_LINE))) + 4)
+    eq = w.wb.add_format({"italic": True, "font_color": "#595959", "text_wrap": True, "valign": "top"})
     ws.write_string(1, 0, "step", f["head"])
     ws.write_string(1, 1, "epoch", f["head"])
     for row, idx in ((1, 0), (2, 1), (3, 2)):
         for col in sorted(heads):
             if heads[col][idx]:
-                ws.write_string(row, col, heads[col][idx], f["head"] if row < 3 else f["eq"])
+                ws.write_string(row, col, heads[col][idx], f["head"] if row < 3 else eq)
     for k in range(lay.n_steps):
         row = lay.row(k)
         ws.write_number(row, 0, k + 1, f["int"])
         ws.write_number(row, 1, lay.steps[k][0] + 1, f["int"])
-        for cell, formula, value in sorted(w.step_cells(k), key=lambda c: c[0].col):
+        for cell, _, formula, value in sorted(w.step_cells(k), key=lambda c: c[0].col):
             w.formula(ws, cell, formula, value)
     ws.freeze_panes(lay.HEAD_ROWS, 2)
     ws.set_column(0, 1, 7)
     ws.set_column(2, lay.n_cols, 14)
-    ws.set_row(1, 30)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from .layout import PARAM_KINDS, SECTION_TITLES, Cell
 
+GRID_TITLES = {"in": "pixels", "net": "net", "out": "out", "delta": "δ = ∂E/∂net"}
 PARAM_HEADS = {"p0": "start", "gs": "g (sample {n})", "g": "gradient g", "p1": "updated"}
 
 
@@ -22,14 +23,29 @@ def write(w, ws, k):
          f["subtitle"])
     text(3, 0, "quantity", f["head"])
     text(3, 1, "equation", f["head"])
-    for pos, n in enumerate(samples):
-        text(3, lay.FIRST_COL + pos, f"sample {int(n) + 1}", f["head"])
+    for row in ([] if lay.grids else [3]) + lay.sample_header_rows:
+        for pos, n in enumerate(samples):
+            text(row, lay.FIRST_COL + pos, f"sample {int(n) + 1}", f["head"])
     for row, section in lay.section_rows:
         text(row, 0, SECTION_TITLES[section], f["section"])
     text(lay.param_header_row - 1, 0, SECTION_TITLES["update"] + " (one row per parameter)", f["section"])
     # labels and equations
+    spec = w.model.spec
     for b in lay.blocks:
         if b.kind in PARAM_KINDS:
+            continue
+        grid = lay.grids.get(b.key)
+        if grid is not None:  # a band of little grids: header row, then one grid row-block per sample
+            F, H, W = grid
+            top = lay.rows[b.key]
+            what = "the image" if b.kind == "in" else f"layer {b.layer + 1} ({spec.layers[b.layer + 1].kind})"
+            text(top - 1, 0, f"{GRID_TITLES[b.kind]} of {what}", f["label"])
+            text(top - 1, 1, w.names.equation(w.describe, b.kind, b.layer, 0, k) + "  (first unit)", f["eq"])
+            maps = ["image"] if b.kind == "in" else spec.layers[b.layer + 1].map_names
+            for m, name in enumerate(maps):
+                text(top - 1, lay.FIRST_COL + m * (W + 1), name, f["head"])
+            for pos, n in enumerate(samples):
+                text(top + pos * (H + 1), 0, f"sample {int(n) + 1}", f["subtitle"])
             continue
         for item in range(b.items):
             row = lay.cell(b.kind, b.layer, item, k).row
@@ -54,17 +70,35 @@ def write(w, ws, k):
         row = lay.param_first_row + idx
         text(row, 0, P.labels[idx], f["label"])
         text(row, 1, w.names.equation(w.describe, "gs", None, idx, k), f["eq"])
-    for cell, formula, value in w.step_cells(k):
-        cells.append((cell.row, cell.col, "f", formula, value, None))
+    pixel = f["pixel"] if lay.grids.get(("in", None)) else None
+    for cell, kind, formula, value in w.step_cells(k):
+        cells.append((cell.row, cell.col, "f", formula, value, pixel if kind == "in" else None))
     cells.sort(key=lambda c: (c[0], c[1]))
+    ws.set_row(hr, 45)  # before the rows are written: constant-memory mode ignores it afterwards
     for row, col, kind, content, value, fmt in cells:
         if kind == "s":
             ws.write_string(row, col, content, fmt)
         else:
-            w.formula(ws, Cell(ws.name, row, col), content, value)
+            w.formula(ws, Cell(ws.name, row, col), content, value, fmt)
+    _shade_grids(lay, ws, len(samples))
     ws.freeze_panes(4, 2)
     ws.set_column(0, 0, 13)
     ws.set_column(1, 1, 38)
     ws.set_column(2, lay.n_cols, 15)
-    ws.set_row(hr, 45)
 
+
+
+PIXEL_SCALE = {"type": "2_color_scale", "min_color": "#FFFFFF", "max_color": "#8C8C8C"}
+MAP_SCALE = {"type": "2_color_scale", "min_color": "#FFFFFF", "max_color": "#F4B183"}
+
+
+def _shade_grids(lay, ws, batch):
+    """Colour every image and feature map like a picture: dark = large."""
+    for (kind, layer), (F, H, W) in lay.grids.items():
+        if kind not in ("in", "out"):
+            continue
+        top = lay.rows[(kind, layer)]
+        for pos in range(batch):
+            for m in range(F):
+                r0, c0 = top + pos * (H + 1), lay.FIRST_COL + m * (W + 1)
+                ws.conditional_format(r0, c0, r0 + H - 1, c0 + W - 1, PIXEL_SCALE if kind == "in" else MAP_SCALE)

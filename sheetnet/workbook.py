@@ -11,13 +11,13 @@ replaces the output only when complete.
 from __future__ import annotations
 
 import os
-import tempfile
 
 import xlsxwriter
 from xlsxwriter.worksheet import Worksheet
 
 from .engine import Model
 from .errors import WorkbookError
+from .files import atomic_path
 from .formulas import StepFormulas
 from .refs import CellRefs, NameRefs
 from . import guide, sheet_compact, sheet_history, sheet_steps
@@ -73,18 +73,11 @@ def write_workbook(trace, path: str, layout: str = "auto", blank: tuple[str, ...
     except ValueError as e:
         raise WorkbookError(str(e), path) from None
     _check_formula_lengths(model, lay, path)
-    fd, tmp = tempfile.mkstemp(prefix=".sheetnet-", suffix=".xlsx.part", dir=os.path.dirname(os.path.abspath(path)))
-    os.close(fd)
-    try:
+    with atomic_path(path, suffix=".xlsx.part") as tmp:
         wb = xlsxwriter.Workbook(tmp, {"constant_memory": True, "strings_to_formulas": False,
                                        "strings_to_numbers": False, "strings_to_urls": False})
         _Writer(wb, trace, model, lay, blank).write()
         wb.close()
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
     return lay.name
 
 
@@ -124,6 +117,7 @@ class _Writer:
             "small": f({"num_format": SMALL_FORMAT}),
             "answer": f({"num_format": NUM_FORMAT, "bg_color": "#E2EFDA", "border": 2, "border_color": "#70AD47"}),
             "int": f({"num_format": "0"}),
+            "pixel": f({"num_format": "General", "align": "center"}),
             "text": f({}),
         }
 
@@ -133,7 +127,7 @@ class _Writer:
         ws.fit_to_pages(1, 0)  # printed (and rendered to PDF) one page wide
         return ws
 
-    def formula(self, ws, cell: Cell, text: str | None, value: float):
+    def formula(self, ws, cell: Cell, text: str | None, value: float, fmt=None):
         """A formula with its cached value; ``text`` None: an empty answer cell of an exercise."""
         if text is None:
             ws.write_blank(cell.row, cell.col, None, self.fmt["answer"])
@@ -143,7 +137,7 @@ class _Writer:
                                 "the layer is too wide for a workbook", f"{cell.sheet}!{cell.a1()}")
         value = float(value)
         small = value != 0 and abs(value) < 1e-3  # 9 significant digits either way
-        ws.write_formula(cell.row, cell.col, "=" + text, self.fmt["small" if small else "value"], value)
+        ws.write_formula(cell.row, cell.col, "=" + text, fmt or self.fmt["small" if small else "value"], value)
 
     def write(self):
         guide.write_guide(self, self.sheet(GUIDE))
@@ -277,9 +271,9 @@ class _Writer:
 
     # -- the steps -------------------------------------------------------------------
     def step_cells(self, k):
-        """(cell, formula, value) of every cell of step k, in computation order."""
+        """(cell, kind, formula, value) of every cell of step k, in computation order."""
         self.refs.step = k
         vals = StepValues(self.trace, self.model, k)
         for cell, kind, layer, item, pos in self.lay.step_cells(k):
             formula = None if kind in self.answer_kinds else self.build.formula(kind, layer, item, k, pos)
-            yield cell, formula, vals.get(kind, layer, item, pos)
+            yield cell, kind, formula, vals.get(kind, layer, item, pos)

@@ -65,6 +65,32 @@ def bce_saturated():
     return spec
 
 
+def cnn(epochs=2, batch_size=0, optimizer="sgd", pool=2, **train):
+    """A small CNN on 6x6 binary images: conv (2 filters 3x3) -> maxpool -> dense; binary pixels
+    and weights that are multiples of 1/8 make ties in the pooling windows exact, so the
+    first-maximum rule is exercised."""
+    rng = np.random.default_rng(3)
+    n = 4
+    images = (rng.random((n, 36)) > 0.5).astype(float)
+    images[0] = 1.0  # a blank-ish image: every window tied
+    kernels = (rng.integers(-4, 5, (2, 3, 3)) / 8).tolist()
+    size = 2 * (4 // pool) ** 2
+    return {
+        "name": "cnn",
+        "layers": [
+            {"kind": "input", "shape": [6, 6]},
+            {"kind": "conv", "filters": 2, "kernel": 3, "activation": "relu", "weights": kernels,
+             "biases": [0.125, -0.25]},
+            {"kind": "maxpool", "size": pool},
+            dense(3, "sigmoid", rng.uniform(-0.8, 0.8, (3, size)).round(3).tolist(),
+                  rng.uniform(-0.3, 0.3, 3).round(3).tolist()),
+        ],
+        "loss": {"kind": "half_sse", "reduction": "sum"},
+        "train": {"optimizer": optimizer, "lr": 0.3, "epochs": epochs, "batch_size": batch_size, **train},
+        "data": {"inputs": images.tolist(), "targets": np.eye(3)[rng.integers(0, 3, n)].tolist()},
+    }
+
+
 def corpus() -> dict[str, tuple[dict, str]]:
     """name -> (spec dict, layout)."""
     out = {}
@@ -93,4 +119,6 @@ def corpus() -> dict[str, tuple[dict, str]]:
                                        lr_decay=0.1, l1=0.001), "compact")
     out["compact-frozen-sgd1"] = (make(n=2, batch_size=1, epochs=20, freeze_biases=True, optimizer="adagrad"),
                                   "compact")
+    out["cnn-steps"] = (cnn(epochs=2, l2=0.01), "steps")
+    out["cnn-compact-adam"] = (cnn(epochs=16, batch_size=3, optimizer="adam", lr=0.05, pool=4), "compact")
     return {k: (copy.deepcopy(v[0]), v[1]) for k, v in out.items()}

@@ -58,7 +58,7 @@ def _edited_spec(spec, lr, idx, value):
     return spec.with_train(lr=lr)
 
 
-@pytest.mark.parametrize("name", ["opt-adam", "compact-adam", "batch-mini-short"])
+@pytest.mark.parametrize("name", ["opt-adam", "compact-adam", "batch-mini-short", "cnn-steps"])
 def test_editing_eta_and_a_weight_recomputes_the_whole_run(corpus_books, tmp_path, name):
     trace = corpus_books.traces[name]
     spec = trace.spec
