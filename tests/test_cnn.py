@@ -112,3 +112,28 @@ def test_walkthrough_of_a_cnn_step():
     pooled = next(ln for ln in lines if ln.name == "out_max_f1[1,1]")
     assert pooled.equation.startswith("MAX(")
     assert pooled.value == trace.a[1][0, 0, 0]
+
+
+def test_cnn_workbook_reads_back_audits_clean_and_resumes(tmp_path):
+    import tomllib
+
+    from sheetnet.audit import audit
+    from sheetnet.reader import final_state, open_book, stored_values
+    from sheetnet.spec_toml import to_toml
+    from sheetnet.workbook import write_workbook
+
+    spec = sheetnet.parse_spec(cnn(epochs=2, batch_size=3, optimizer="momentum"))
+    trace = sheetnet.train(spec)
+    path = str(tmp_path / "cnn.xlsx")
+    write_workbook(trace, path)
+    book = open_book(path)
+    assert audit(book) == []
+    stored = stored_values(book)
+    assert stored.trustworthy
+    np.testing.assert_allclose(stored.final_theta, trace.final_theta, rtol=1e-15)
+    again = sheetnet.parse_spec(tomllib.loads(to_toml(book.spec)))
+    np.testing.assert_array_equal(sheetnet.engine.Model(again).params.theta, trace.thetas[0])
+    start = final_state(book, stored)
+    np.testing.assert_array_equal(start.theta, trace.final_theta)
+    np.testing.assert_array_equal(start.state["v"], trace.final_state["v"])
+    assert (start.step, start.epoch) == (trace.n_steps, 2)
