@@ -10,7 +10,6 @@ the file.  Run:  python benchmarks/bench_export.py [--no-recalc]
 from __future__ import annotations
 
 import os
-import resource
 import subprocess
 import sys
 import tempfile

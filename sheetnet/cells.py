@@ -13,7 +13,7 @@ import zlib
 
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import ParseError, fromstring, iterparse
-from openpyxl.utils.cell import coordinate_from_string, column_index_from_string
+from openpyxl.utils.cell import column_index_from_string, coordinate_from_string
 
 from .errors import WorkbookError
 

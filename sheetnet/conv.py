@@ -128,7 +128,7 @@ def conv_input_grad(w, dz) -> np.ndarray:
     here for completeness and tested like the rest.
     """
     w, dz = _as_float(w), _as_float(dz)
-    F, k = w.shape[0], w.shape[1]
+    k = w.shape[1]
     B, _, Ho, Wo = dz.shape
     dx = np.zeros((B, Ho + k - 1, Wo + k - 1))
     for u in range(k):

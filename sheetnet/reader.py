@@ -19,7 +19,7 @@ from .cells import Error, read_cells
 from .engine import Model, Start, batches, sample_orders, train
 from .errors import SpecError, WorkbookError
 from .layout import DATA, META, META_SPEC_ROW, PARAMS, SETTING_NAMES, SETTINGS, Cell, Sheets, choose_layout
-from .spec import Data, Spec, parse_spec
+from .spec import Spec, parse_spec
 
 SETTING_KEYS = {"lr": "lr", "momentum": "momentum", "beta1": "beta1", "beta2": "beta2", "alpha": "alpha",
                 "eps": "eps", "l1": "l1", "l2": "l2", "lr_decay": "lr_decay"}  # [train] keys; delta is [loss]

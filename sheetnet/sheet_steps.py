@@ -10,7 +10,7 @@ PARAM_HEADS = {"p0": "start", "gs": "g (sample {n})", "g": "gradient g", "p1": "
 
 def write(w, ws, k):
     """Write step ``k`` on ``ws`` (``w`` is the workbook writer)."""
-    lay, trace, f = w.lay, w.trace, w.fmt
+    lay, f = w.lay, w.fmt
     samples = lay.samples(k)
     e = lay.steps[k][0]
     cells = []  # (row, col, kind, content, value, format)

@@ -6,7 +6,6 @@ key 'activation': unknown activation 'sigmod'; did you mean 'sigmoid'?``).
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import math
 import numbers
@@ -17,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .errors import SpecError, suggest
-from .ops import ACTIVATIONS, LOSSES, OPTIMIZERS
+from .ops import LOSSES, OPTIMIZERS
 
 LAYER_KINDS = ("input", "dense", "conv", "maxpool")
 INIT_SCHEMES = ("xavier_uniform", "xavier_normal", "he_uniform", "he_normal", "uniform", "zeros")
@@ -146,10 +145,13 @@ def parse_spec(raw: dict, path: str = "<spec>") -> Spec:
     name = raw.get("name", "")
     if not isinstance(name, str):
         raise SpecError("must be a string", f"{fname}, key 'name'")
-    layers = _parse_layers(raw["layers"], fname)
+    from .spec_data import parse_data  # noqa: PLC0415 - these modules build on this one's types
+    from .spec_layers import parse_layers
+
+    layers = parse_layers(raw["layers"], fname)
     loss = _parse_loss(_table(raw["loss"], "[loss]", fname), fname)
     train = _parse_train(_table(raw["train"], "[train]", fname), fname)
-    data = _parse_data(_table(raw["data"], "[data]", fname), fname, base_dir, layers, loss)
+    data = parse_data(_table(raw["data"], "[data]", fname), fname, base_dir, layers, loss)
     _check_pairing(layers, loss, fname)
     return Spec(layers=layers, loss=loss, train=train, data=data, name=name, path=path, base_dir=base_dir)
 
@@ -206,172 +208,6 @@ def _names(value, n: int, where: str) -> tuple[str, ...]:
     if len(set(value)) != n:
         raise SpecError("names must be distinct", where)
     return tuple(value)
-
-
-# --------------------------------------------------------------------------- layers
-def _parse_layers(raw, fname) -> tuple[Layer, ...]:
-    if not isinstance(raw, list) or not raw or not all(isinstance(t, dict) for t in raw):
-        raise SpecError("[[layers]] must be a list of tables", fname)
-    if len(raw) < 2:
-        raise SpecError("need an input layer and at least one more layer", f"{fname}, [[layers]]")
-    layers: list[Layer] = []
-    used_names: set[str] = set()
-    used_params: set[str] = set()
-    for i, t in enumerate(raw, start=1):
-        kind = t.get("kind")
-        where = f"{fname}, layer {i}"
-        if kind is None:
-            raise SpecError("missing required key 'kind'", where)
-        if kind not in LAYER_KINDS:
-            raise SpecError(f"unknown layer kind {kind!r}" + suggest(kind, LAYER_KINDS), f"{where}, key 'kind'")
-        where = f"{fname}, layer {i} ({kind})"
-        _no_unknown(t, LAYER_KEYS[kind], where)
-        if (i == 1) != (kind == "input"):
-            raise SpecError("the first layer must be the input layer, and only the first", where)
-        if kind == "input":
-            layer = _parse_input(t, where)
-        elif kind == "dense":
-            layer = _parse_dense(t, where, layers[-1].size, i)
-        elif kind == "conv":
-            layer = _parse_conv(t, where, layers[-1], i)
-        else:
-            layer = _parse_maxpool(t, where, layers[-1])
-        clash = used_names.intersection(layer.names)
-        if clash:
-            raise SpecError(f"unit name {sorted(clash)[0]!r} is used twice", f"{where}, key 'names'")
-        used_names.update(layer.names)
-        given = {"weight_names": [n for row in layer.weight_names or () for n in row],
-                 "bias_names": list(layer.bias_names or ())}
-        for key, labels in given.items():
-            for label in labels:
-                if label in used_params:
-                    raise SpecError(f"parameter name {label!r} is used twice", f"{where}, key '{key}'")
-                used_params.add(label)
-        layers.append(layer)
-    return tuple(layers)
-
-
-def _size(t, where) -> int:
-    if "size" not in t:
-        raise SpecError("missing required key 'size'", where)
-    size = _number(t["size"], f"{where}, key 'size'", integer=True)
-    if size < 1:
-        raise SpecError(f"must be at least 1, got {size}", f"{where}, key 'size'")
-    return size
-
-
-def _parse_input(t, where) -> Layer:
-    shape = None
-    if "shape" in t:
-        s = t["shape"]
-        if not isinstance(s, list) or not s or len(s) > 2:
-            raise SpecError("expected [height, width]", f"{where}, key 'shape'")
-        shape = tuple(_number(v, f"{where}, key 'shape'", integer=True) for v in s)
-        if min(shape) < 1:
-            raise SpecError("sizes must be at least 1", f"{where}, key 'shape'")
-        size = math.prod(shape)
-        if "size" in t and _size(t, where) != size:
-            raise SpecError(f"size {t['size']} does not match shape {list(shape)} ({size} units)", where)
-    else:
-        size = _size(t, where)
-    names = _names(t["names"], size, f"{where}, key 'names'") if "names" in t else None
-    if names is None:
-        if shape is not None and len(shape) == 2:
-            names = tuple(f"x{r + 1}_{c + 1}" for r in range(shape[0]) for c in range(shape[1]))
-        else:
-            names = tuple(f"i{k + 1}" for k in range(size))
-    return Layer(kind="input", size=size, names=names, shape=shape)
-
-
-def _parse_dense(t, where, fan_in: int, index: int) -> Layer:
-    size = _size(t, where)
-    if "activation" not in t:
-        raise SpecError("missing required key 'activation'", where)
-    act = t["activation"]
-    ACTIVATIONS.get_named(act, f"{where}, key 'activation'")
-    names = _names(t["names"], size, f"{where}, key 'names'") if "names" in t else \
-        tuple(f"L{index - 1}.u{k + 1}" for k in range(size))
-    has_w, has_b = "weights" in t, "biases" in t
-    if has_w != has_b:
-        raise SpecError("give both 'weights' and 'biases', or neither (then 'init')", where)
-    weights = biases = None
-    if has_w:
-        if "init" in t:
-            raise SpecError("give either 'weights'/'biases' or 'init', not both", where)
-        weights = _matrix(t["weights"], size, fan_in, f"{where}, key 'weights'")
-        biases = _vector(t["biases"], size, f"{where}, key 'biases'")
-    init = t.get("init", "xavier_uniform")
-    if init not in INIT_SCHEMES:
-        raise SpecError(f"unknown init {init!r}" + suggest(init, INIT_SCHEMES), f"{where}, key 'init'")
-    weight_names = bias_names = None
-    if "weight_names" in t:
-        wn = t["weight_names"]
-        if not isinstance(wn, list) or len(wn) != size:
-            raise SpecError(f"expected {size} rows of {fan_in} names", f"{where}, key 'weight_names'")
-        weight_names = tuple(_names(row, fan_in, f"{where}, key 'weight_names'") for row in wn)
-    if "bias_names" in t:
-        bias_names = _names(t["bias_names"], size, f"{where}, key 'bias_names'")
-    return Layer(kind="dense", size=size, names=names, activation=act, weights=weights, biases=biases,
-                 init=init, weight_names=weight_names, bias_names=bias_names)
-
-
-def _parse_conv(t, where, prev: Layer, index: int) -> Layer:
-    """F filters of k×k over a single-channel image, stride 1, no padding (SPEC.md, v1)."""
-    if index != 2 or prev.shape is None or len(prev.shape) != 2:
-        raise SpecError("a conv layer must come right after an input layer with shape = [height, width]", where)
-    for key in ("filters", "kernel", "activation"):
-        if key not in t:
-            raise SpecError(f"missing required key '{key}'", where)
-    F = _number(t["filters"], f"{where}, key 'filters'", integer=True)
-    k = _number(t["kernel"], f"{where}, key 'kernel'", integer=True)
-    H, W = prev.shape
-    if F < 1:
-        raise SpecError(f"must be at least 1, got {F}", f"{where}, key 'filters'")
-    if not 1 <= k <= min(H, W):
-        raise SpecError(f"must be between 1 and {min(H, W)} (the image is {H}x{W}), got {k}", f"{where}, key 'kernel'")
-    act = t["activation"]
-    ACTIVATIONS.get_named(act, f"{where}, key 'activation'")
-    if act == "softmax":
-        raise SpecError("softmax is only allowed on the output layer", f"{where}, key 'activation'")
-    filters = _names(t["names"], F, f"{where}, key 'names'") if "names" in t else tuple(f"f{n + 1}" for n in range(F))
-    weights = biases = None
-    has_w, has_b = "weights" in t, "biases" in t
-    if has_w != has_b:
-        raise SpecError("give both 'weights' and 'biases', or neither (then 'init')", where)
-    if has_w:
-        if "init" in t:
-            raise SpecError("give either 'weights'/'biases' or 'init', not both", where)
-        raw = t["weights"]
-        if not isinstance(raw, list) or len(raw) != F:
-            raise SpecError(f"expected {F} filters of {k}x{k} numbers", f"{where}, key 'weights'")
-        weights = np.stack([_matrix(f, k, k, f"{where}, key 'weights', filter {n + 1}") for n, f in enumerate(raw)])
-        biases = _vector(t["biases"], F, f"{where}, key 'biases'")
-    init = t.get("init", "xavier_uniform")
-    if init not in INIT_SCHEMES:
-        raise SpecError(f"unknown init {init!r}" + suggest(init, INIT_SCHEMES), f"{where}, key 'init'")
-    Ho, Wo = H - k + 1, W - k + 1
-    return Layer(kind="conv", size=F * Ho * Wo, names=_map_units(filters, Ho, Wo), activation=act,
-                 weights=weights, biases=biases, init=init, maps=(F, Ho, Wo), map_names=filters, kernel=k)
-
-
-def _parse_maxpool(t, where, prev: Layer) -> Layer:
-    """Non-overlapping p×p windows over the maps of the conv layer before it."""
-    if prev.kind != "conv":
-        raise SpecError("a maxpool layer must follow a conv layer", where)
-    p = _size(t, where)
-    F, H, W = prev.maps
-    if H % p or W % p:
-        raise SpecError(f"the pooling size {p} must divide the {H}x{W} maps of the conv layer", f"{where}, key 'size'")
-    names = _names(t["names"], F, f"{where}, key 'names'") if "names" in t else \
-        tuple(f"max_{n}" for n in prev.map_names)
-    Hp, Wp = H // p, W // p
-    return Layer(kind="maxpool", size=F * Hp * Wp, names=_map_units(names, Hp, Wp), activation="linear",
-                 maps=(F, Hp, Wp), map_names=names, pool=p)
-
-
-def _map_units(maps, H, W) -> tuple[str, ...]:
-    """Unit names of feature maps in (map, row, column) order: ``f1[1,2]``."""
-    return tuple(f"{m}[{r + 1},{c + 1}]" for m in maps for r in range(H) for c in range(W))
 
 
 # --------------------------------------------------------------------------- loss/train
@@ -442,98 +278,3 @@ def _check_pairing(layers, loss: Loss, fname):
     if out.activation == "softmax" and loss.kind != "cross_entropy":
         raise SpecError(f"a softmax output layer needs loss 'cross_entropy', got '{loss.kind}'",
                         f"{fname}, [loss] key 'kind'")
-
-
-# --------------------------------------------------------------------------- data
-def _parse_data(t, fname, base_dir, layers, loss: Loss) -> Data:
-    where = f"{fname}, [data]"
-    _no_unknown(t, DATA_KEYS, where)
-    n_in, n_out = layers[0].size, layers[-1].size
-    if "csv" in t:
-        for key in ("inputs", "targets"):
-            if key in t:
-                raise SpecError(f"give either 'csv' or inline '{key}', not both", where)
-        data = _read_csv(t, where, base_dir, n_in, n_out)
-        rows_where = data.source
-    else:
-        for key in ("input_columns", "target_columns"):
-            if key in t:
-                raise SpecError(f"'{key}' needs 'csv'", where)
-        for key in ("inputs", "targets"):
-            if key not in t:
-                raise SpecError(f"missing required key '{key}' (or 'csv')", where)
-        raw_in, raw_t = t["inputs"], t["targets"]
-        if not isinstance(raw_in, list) or not raw_in:
-            raise SpecError("the data set is empty: need at least one sample", f"{where} key 'inputs'")
-        n = len(raw_in)
-        inputs = _matrix(raw_in, n, n_in, f"{where} key 'inputs'")
-        if not isinstance(raw_t, list) or len(raw_t) != n:
-            got = len(raw_t) if isinstance(raw_t, list) else repr(raw_t)
-            raise SpecError(f"expected {n} rows (one per input row), got {got}", f"{where} key 'targets'")
-        targets = _matrix(raw_t, n, n_out, f"{where} key 'targets'")
-        data = Data(inputs=inputs, targets=targets)
-        rows_where = f"{where} key 'targets'"
-    _check_targets(data.targets, loss, rows_where)
-    return data
-
-
-def _check_targets(targets: np.ndarray, loss: Loss, where: str):
-    rules = {
-        "cross_entropy": (lambda r: np.all((r == 0) | (r == 1)) and r.sum() == 1, "one-hot (a single 1, the rest 0)"),
-        "binary_cross_entropy": (lambda r: np.all((r >= 0) & (r <= 1)), "in [0, 1]"),
-        "hinge": (lambda r: np.all(np.abs(r) == 1), "-1 or +1"),
-    }
-    if loss.kind not in rules:
-        return
-    ok, what = rules[loss.kind]
-    for n, row in enumerate(targets, start=1):
-        if not ok(row):
-            raise SpecError(f"row {n}: targets for loss '{loss.kind}' must be {what}, got {row.tolist()}", where)
-
-
-def _read_csv(t, where, base_dir, n_in, n_out) -> Data:
-    rel = t["csv"]
-    if not isinstance(rel, str):
-        raise SpecError("expected a file name", f"{where} key 'csv'")
-    path = os.path.join(base_dir, rel)
-    try:
-        with open(path, newline="", encoding="utf-8-sig") as fh:
-            rows = list(csv.reader(fh))
-    except OSError as e:
-        raise SpecError(f"cannot read the CSV file: {e.strerror}", f"{where} key 'csv' ({rel})") from None
-    except UnicodeDecodeError:
-        raise SpecError("not a UTF-8 text file", rel) from None
-    numbered = [(r, row) for r, row in enumerate(rows, start=1) if any(c.strip() for c in row)]
-    if not numbered:
-        raise SpecError("the CSV file is empty", rel)
-    header = [h.strip() for h in numbered[0][1]]
-    cols = {}
-    for key, n in (("input_columns", n_in), ("target_columns", n_out)):
-        if key not in t:
-            raise SpecError(f"missing required key '{key}' (with 'csv')", where)
-        names = t[key]
-        if not isinstance(names, list) or len(names) != n:
-            raise SpecError(f"expected {n} column names", f"{where} key '{key}'")
-        for c in names:
-            if c not in header:
-                raise SpecError(f"no column {c!r} in {rel}" + suggest(c, header), f"{where} key '{key}'")
-        cols[key] = [header.index(c) for c in names]
-    body = numbered[1:]
-    if not body:
-        raise SpecError("the data set is empty: the CSV file has a header but no rows", rel)
-    values = np.empty((len(body), len(header)))
-    wanted = cols["input_columns"] + cols["target_columns"]
-    for pos, (r, row) in enumerate(body):
-        if len(row) != len(header):
-            raise SpecError(f"expected {len(header)} fields, got {len(row)}", f"{rel}, row {r}")
-        for c in wanted:
-            cell = row[c].strip()
-            try:
-                v = float(cell)
-            except ValueError:
-                raise SpecError(f"not a number: {cell!r}", f"{rel}, row {r}, column {header[c]!r}") from None
-            if not math.isfinite(v):
-                raise SpecError(f"must be a finite number, got {cell}", f"{rel}, row {r}, column {header[c]!r}")
-            values[pos, c] = v
-    return Data(inputs=values[:, cols["input_columns"]].copy(), targets=values[:, cols["target_columns"]].copy(),
-                source=rel, input_columns=tuple(t["input_columns"]), target_columns=tuple(t["target_columns"]))

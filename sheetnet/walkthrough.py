@@ -11,8 +11,6 @@ import re
 import textwrap
 from dataclasses import asdict, dataclass
 
-import numpy as np
-
 from .ops import formula as f
 
 MAX_TERMS = 8  # longer sums are shown as first terms … last term

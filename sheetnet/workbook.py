@@ -15,15 +15,29 @@ import os
 import xlsxwriter
 from xlsxwriter.worksheet import Worksheet
 
+from . import guide, sheet_compact, sheet_history, sheet_steps
 from .engine import Model
 from .errors import WorkbookError
 from .files import atomic_path
 from .formulas import StepFormulas
+from .layout import (
+    DATA,
+    EXERCISE_SECTIONS,
+    GUIDE,
+    HISTORY,
+    MAX_FORMULA,
+    META,
+    META_SPEC_ROW,
+    PARAMS,
+    SETTING_NAMES,
+    SETTINGS,
+    SETTINGS_FIRST_ROW,
+    Cell,
+    CompactLayout,
+    choose_layout,
+)
 from .refs import CellRefs, NameRefs
-from . import guide, sheet_compact, sheet_history, sheet_steps
 from .spec_toml import to_toml
-from .layout import (DATA, EXERCISE_SECTIONS, GUIDE, HISTORY, META, META_SPEC_ROW, MAX_FORMULA, PARAMS, SETTING_NAMES, SETTINGS, SETTINGS_FIRST_ROW,
-                     PARAM_KINDS, STATE_KINDS, Cell, CompactLayout, choose_layout, ref, ref_range)
 from .values import StepValues
 
 NUM_FORMAT = "0.000000000"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 
+
 def num(x: float) -> str:
     """A float as formula text that round-trips exactly (``repr``)."""
     x = float(x)

@@ -1,0 +1,176 @@
+"""[[layers]] of a spec: input, dense, conv and maxpool layers, validated (see spec.py)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .errors import SpecError, suggest
+from .ops import ACTIVATIONS
+from .spec import INIT_SCHEMES, LAYER_KEYS, LAYER_KINDS, Layer, _matrix, _names, _no_unknown, _number, _vector
+
+
+def parse_layers(raw, fname) -> tuple[Layer, ...]:
+    if not isinstance(raw, list) or not raw or not all(isinstance(t, dict) for t in raw):
+        raise SpecError("[[layers]] must be a list of tables", fname)
+    if len(raw) < 2:
+        raise SpecError("need an input layer and at least one more layer", f"{fname}, [[layers]]")
+    layers: list[Layer] = []
+    used_names: set[str] = set()
+    used_params: set[str] = set()
+    for i, t in enumerate(raw, start=1):
+        kind = t.get("kind")
+        where = f"{fname}, layer {i}"
+        if kind is None:
+            raise SpecError("missing required key 'kind'", where)
+        if kind not in LAYER_KINDS:
+            raise SpecError(f"unknown layer kind {kind!r}" + suggest(kind, LAYER_KINDS), f"{where}, key 'kind'")
+        where = f"{fname}, layer {i} ({kind})"
+        _no_unknown(t, LAYER_KEYS[kind], where)
+        if (i == 1) != (kind == "input"):
+            raise SpecError("the first layer must be the input layer, and only the first", where)
+        if kind == "input":
+            layer = _parse_input(t, where)
+        elif kind == "dense":
+            layer = _parse_dense(t, where, layers[-1].size, i)
+        elif kind == "conv":
+            layer = _parse_conv(t, where, layers[-1], i)
+        else:
+            layer = _parse_maxpool(t, where, layers[-1])
+        clash = used_names.intersection(layer.names)
+        if clash:
+            raise SpecError(f"unit name {sorted(clash)[0]!r} is used twice", f"{where}, key 'names'")
+        used_names.update(layer.names)
+        given = {"weight_names": [n for row in layer.weight_names or () for n in row],
+                 "bias_names": list(layer.bias_names or ())}
+        for key, labels in given.items():
+            for label in labels:
+                if label in used_params:
+                    raise SpecError(f"parameter name {label!r} is used twice", f"{where}, key '{key}'")
+                used_params.add(label)
+        layers.append(layer)
+    return tuple(layers)
+
+
+def _size(t, where) -> int:
+    if "size" not in t:
+        raise SpecError("missing required key 'size'", where)
+    size = _number(t["size"], f"{where}, key 'size'", integer=True)
+    if size < 1:
+        raise SpecError(f"must be at least 1, got {size}", f"{where}, key 'size'")
+    return size
+
+
+def _parse_input(t, where) -> Layer:
+    shape = None
+    if "shape" in t:
+        s = t["shape"]
+        if not isinstance(s, list) or not s or len(s) > 2:
+            raise SpecError("expected [height, width]", f"{where}, key 'shape'")
+        shape = tuple(_number(v, f"{where}, key 'shape'", integer=True) for v in s)
+        if min(shape) < 1:
+            raise SpecError("sizes must be at least 1", f"{where}, key 'shape'")
+        size = math.prod(shape)
+        if "size" in t and _size(t, where) != size:
+            raise SpecError(f"size {t['size']} does not match shape {list(shape)} ({size} units)", where)
+    else:
+        size = _size(t, where)
+    names = _names(t["names"], size, f"{where}, key 'names'") if "names" in t else None
+    if names is None:
+        if shape is not None and len(shape) == 2:
+            names = tuple(f"x{r + 1}_{c + 1}" for r in range(shape[0]) for c in range(shape[1]))
+        else:
+            names = tuple(f"i{k + 1}" for k in range(size))
+    return Layer(kind="input", size=size, names=names, shape=shape)
+
+
+def _parse_dense(t, where, fan_in: int, index: int) -> Layer:
+    size = _size(t, where)
+    if "activation" not in t:
+        raise SpecError("missing required key 'activation'", where)
+    act = t["activation"]
+    ACTIVATIONS.get_named(act, f"{where}, key 'activation'")
+    names = _names(t["names"], size, f"{where}, key 'names'") if "names" in t else \
+        tuple(f"L{index - 1}.u{k + 1}" for k in range(size))
+    has_w, has_b = "weights" in t, "biases" in t
+    if has_w != has_b:
+        raise SpecError("give both 'weights' and 'biases', or neither (then 'init')", where)
+    weights = biases = None
+    if has_w:
+        if "init" in t:
+            raise SpecError("give either 'weights'/'biases' or 'init', not both", where)
+        weights = _matrix(t["weights"], size, fan_in, f"{where}, key 'weights'")
+        biases = _vector(t["biases"], size, f"{where}, key 'biases'")
+    init = t.get("init", "xavier_uniform")
+    if init not in INIT_SCHEMES:
+        raise SpecError(f"unknown init {init!r}" + suggest(init, INIT_SCHEMES), f"{where}, key 'init'")
+    weight_names = bias_names = None
+    if "weight_names" in t:
+        wn = t["weight_names"]
+        if not isinstance(wn, list) or len(wn) != size:
+            raise SpecError(f"expected {size} rows of {fan_in} names", f"{where}, key 'weight_names'")
+        weight_names = tuple(_names(row, fan_in, f"{where}, key 'weight_names'") for row in wn)
+    if "bias_names" in t:
+        bias_names = _names(t["bias_names"], size, f"{where}, key 'bias_names'")
+    return Layer(kind="dense", size=size, names=names, activation=act, weights=weights, biases=biases,
+                 init=init, weight_names=weight_names, bias_names=bias_names)
+
+
+def _parse_conv(t, where, prev: Layer, index: int) -> Layer:
+    """F filters of k×k over a single-channel image, stride 1, no padding (SPEC.md, v1)."""
+    if index != 2 or prev.shape is None or len(prev.shape) != 2:
+        raise SpecError("a conv layer must come right after an input layer with shape = [height, width]", where)
+    for key in ("filters", "kernel", "activation"):
+        if key not in t:
+            raise SpecError(f"missing required key '{key}'", where)
+    F = _number(t["filters"], f"{where}, key 'filters'", integer=True)
+    k = _number(t["kernel"], f"{where}, key 'kernel'", integer=True)
+    H, W = prev.shape
+    if F < 1:
+        raise SpecError(f"must be at least 1, got {F}", f"{where}, key 'filters'")
+    if not 1 <= k <= min(H, W):
+        raise SpecError(f"must be between 1 and {min(H, W)} (the image is {H}x{W}), got {k}", f"{where}, key 'kernel'")
+    act = t["activation"]
+    ACTIVATIONS.get_named(act, f"{where}, key 'activation'")
+    if act == "softmax":
+        raise SpecError("softmax is only allowed on the output layer", f"{where}, key 'activation'")
+    filters = _names(t["names"], F, f"{where}, key 'names'") if "names" in t else tuple(f"f{n + 1}" for n in range(F))
+    weights = biases = None
+    has_w, has_b = "weights" in t, "biases" in t
+    if has_w != has_b:
+        raise SpecError("give both 'weights' and 'biases', or neither (then 'init')", where)
+    if has_w:
+        if "init" in t:
+            raise SpecError("give either 'weights'/'biases' or 'init', not both", where)
+        raw = t["weights"]
+        if not isinstance(raw, list) or len(raw) != F:
+            raise SpecError(f"expected {F} filters of {k}x{k} numbers", f"{where}, key 'weights'")
+        weights = np.stack([_matrix(f, k, k, f"{where}, key 'weights', filter {n + 1}") for n, f in enumerate(raw)])
+        biases = _vector(t["biases"], F, f"{where}, key 'biases'")
+    init = t.get("init", "xavier_uniform")
+    if init not in INIT_SCHEMES:
+        raise SpecError(f"unknown init {init!r}" + suggest(init, INIT_SCHEMES), f"{where}, key 'init'")
+    Ho, Wo = H - k + 1, W - k + 1
+    return Layer(kind="conv", size=F * Ho * Wo, names=_map_units(filters, Ho, Wo), activation=act,
+                 weights=weights, biases=biases, init=init, maps=(F, Ho, Wo), map_names=filters, kernel=k)
+
+
+def _parse_maxpool(t, where, prev: Layer) -> Layer:
+    """Non-overlapping p×p windows over the maps of the conv layer before it."""
+    if prev.kind != "conv":
+        raise SpecError("a maxpool layer must follow a conv layer", where)
+    p = _size(t, where)
+    F, H, W = prev.maps
+    if H % p or W % p:
+        raise SpecError(f"the pooling size {p} must divide the {H}x{W} maps of the conv layer", f"{where}, key 'size'")
+    names = _names(t["names"], F, f"{where}, key 'names'") if "names" in t else \
+        tuple(f"max_{n}" for n in prev.map_names)
+    Hp, Wp = H // p, W // p
+    return Layer(kind="maxpool", size=F * Hp * Wp, names=_map_units(names, Hp, Wp), activation="linear",
+                 maps=(F, Hp, Wp), map_names=names, pool=p)
+
+
+def _map_units(maps, H, W) -> tuple[str, ...]:
+    """Unit names of feature maps in (map, row, column) order: ``f1[1,2]``."""
+    return tuple(f"{m}[{r + 1},{c + 1}]" for m in maps for r in range(H) for c in range(W))
