@@ -1,4 +1,4 @@
-"""The command line: ``sheetnet train | step | demo | examples``.
+"""The command line: ``sheetnet train | step | demo | examples | gallery | …``.
 
 Every command takes a spec file or the name of a built-in example.  Data goes to stdout
 (exactly one JSON object with ``--json``), progress and messages to stderr.  Unusable input
@@ -296,21 +296,16 @@ def _layers_json(params, theta):
 def _write_text(path, text, reading=None):
     """Write a text file atomically; never over the workbook being read."""
     import os
-    import tempfile
+
+    from .files import atomic_path
 
     if reading and os.path.exists(path) and os.path.samefile(path, reading):
         raise SheetnetError("refusing to write over the workbook being read", path)
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
+    if not os.path.isdir(os.path.dirname(os.path.abspath(path))):
         raise SheetnetError("the folder does not exist", path)
-    fd, tmp = tempfile.mkstemp(prefix=".sheetnet-", dir=folder)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+    with atomic_path(path) as tmp:
+        with open(tmp, "w", encoding="utf-8") as fh:
             fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        os.remove(tmp) if os.path.exists(tmp) else None
-        raise
 
 
 @main.command()
@@ -342,7 +337,8 @@ def audit(book, as_json, rtol, digits, graded):
     if b.exercise:
         _grade(b, book, as_json, rtol, digits, graded)
         return
-    from .audit import audit as run_audit, report
+    from .audit import audit as run_audit
+    from .audit import report
 
     findings = run_audit(b, rtol=1e-9 if rtol is None else rtol)
     if as_json:
@@ -448,6 +444,35 @@ def examples_cmd():
         sizes = "-".join(str(layer.size) for layer in spec.layers)
         n = len(spec.data.inputs)
         click.echo(f"{name:<12} {sizes:<10} {n:>4} samples  {ex.describe(name)}")
+
+
+@main.command()
+@click.argument("folder", metavar="DIR")
+@click.option("--example", "names", multiple=True, metavar="NAME",
+              help="Only this example (repeatable). Default: mazur, xor, digits01, iris.")
+@click.option("--no-pictures", is_flag=True, help="Write the workbooks only (needs no LibreOffice).")
+@_fail_cleanly
+def gallery(folder, names, no_pictures):
+    """Regenerate the example gallery into DIR.
+
+    \b
+    Writes DIR/<name>.xlsx for the examples of the gallery (mazur, xor,
+    digits01, iris; any other built-in example when named with --example)
+    and pictures of each, rendered from the workbook by LibreOffice
+    (headless, one start for all) and cropped by pdftoppm:
+      DIR/img/<name>-step.png     the main sheet: Step 1, or Run (one row per step)
+      DIR/img/<name>-history.png  the History sheet: the loss table and its chart
+    Needs LibreOffice and poppler-utils (`apt-get install libreoffice-calc-nogui
+    poppler-utils`). `sheetnet gallery workbooks/` refreshes the committed gallery.
+    """
+    import time
+
+    from .gallery import make_gallery
+
+    t0 = time.perf_counter()
+    files = make_gallery(folder, names or None, pictures=not no_pictures,
+                         progress=lambda line: click.echo(line, err=True))
+    click.echo(f"{len(files)} files in {folder} ({time.perf_counter() - t0:.1f} s)", err=True)
 
 
 if __name__ == "__main__":  # pragma: no cover

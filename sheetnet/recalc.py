@@ -3,7 +3,8 @@
 LibreOffice never recalculates an .xlsx on load by default, so it is started headless with
 a private, throw-away profile whose settings say "always recalculate on load", then asked
 to convert the file to .xlsx again.  One start converts many files.  Gnumeric's
-``ssconvert --recalc`` is the second engine (used by the tests).
+``ssconvert --recalc`` is the second engine (used by the tests).  ``pdf_files`` prints workbooks
+to PDF with the same private profile (the gallery's pictures).
 """
 
 from __future__ import annotations
@@ -66,17 +67,9 @@ def recalc_files(paths: list[str], out_dir: str, engine: str = "lo", timeout: fl
             if not os.path.isfile(p):
                 raise RecalcError("no such file", p)
             copies.append(shutil.copyfile(p, os.path.join(src, stem)))
-        env = dict(os.environ, HOME=work, TMPDIR=work, SAL_USE_VCLPLUGIN="svp")
-        env.pop("DISPLAY", None)
+        env = _private_env(work)
         if engine == "lo":
-            profile = os.path.join(work, "profile")
-            os.makedirs(os.path.join(profile, "user"))
-            with open(os.path.join(profile, "user", "registrymodifications.xcu"), "w") as fh:
-                fh.write(_PROFILE)
-            cmd = [find_soffice(), "-env:UserInstallation=file://" + quote(profile), "--headless", "--invisible",
-                   "--norestore", "--nologo", "--nodefault", "--nolockcheck",
-                   "--convert-to", "xlsx:Calc MS Excel 2007 XML", "--outdir", res, *copies]
-            _run(cmd, timeout, env, work)
+            _run(_soffice_convert(work, "xlsx:Calc MS Excel 2007 XML", res, copies), timeout, env, work)
         elif engine == "gnumeric":
             exe = find_ssconvert()
             for c, stem in zip(copies, stems):
@@ -93,6 +86,59 @@ def recalc_files(paths: list[str], out_dir: str, engine: str = "lo", timeout: fl
             shutil.copyfile(produced, target + ".part")
             os.replace(target + ".part", target)
             outs.append(target)
+        return outs
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _private_env(work: str) -> dict:
+    """The environment of a headless spreadsheet engine: HOME and TMPDIR in ``work``, no display."""
+    env = dict(os.environ, HOME=work, TMPDIR=work, SAL_USE_VCLPLUGIN="svp")
+    env.pop("DISPLAY", None)
+    return env
+
+
+def _soffice_convert(work: str, convert_to: str, out_dir: str, files: list[str]) -> list[str]:
+    """The soffice command converting ``files`` into ``out_dir``, with a private profile in
+    ``work`` (recalculate on load, macros off)."""
+    profile = os.path.join(work, "profile")
+    os.makedirs(os.path.join(profile, "user"), exist_ok=True)
+    with open(os.path.join(profile, "user", "registrymodifications.xcu"), "w") as fh:
+        fh.write(_PROFILE)
+    return [find_soffice(), "-env:UserInstallation=file://" + quote(profile), "--headless", "--invisible",
+            "--norestore", "--nologo", "--nodefault", "--nolockcheck",
+            "--convert-to", convert_to, "--outdir", out_dir, *files]
+
+
+# every sheet on one page of its own size (no page breaks, no scaling to a paper size)
+PDF_ONE_PAGE_PER_SHEET = 'pdf:calc_pdf_Export:{"SinglePageSheets":{"type":"boolean","value":"true"}}'
+
+
+def pdf_files(paths: list[str], out_dir: str, timeout: float = 900) -> list[str]:
+    """Print every workbook in ``paths`` to ``out_dir``/<name>.pdf with LibreOffice (one start
+    for all, recalculated on load), each sheet on one page; return the PDF paths."""
+    find_soffice()  # a clear error before any work
+    stems = [os.path.splitext(os.path.basename(p))[0] for p in paths]
+    if len(set(stems)) != len(stems):
+        raise RecalcError("two workbooks have the same file name")
+    os.makedirs(out_dir, exist_ok=True)
+    work = tempfile.mkdtemp(prefix="sheetnet-pdf-")
+    try:
+        src, res = os.path.join(work, "in"), os.path.join(work, "out")
+        os.makedirs(src)
+        os.makedirs(res)
+        copies = []
+        for p, stem in zip(paths, stems):
+            if not os.path.isfile(p):
+                raise RecalcError("no such file", p)
+            copies.append(shutil.copyfile(p, os.path.join(src, stem + ".xlsx")))
+        _run(_soffice_convert(work, PDF_ONE_PAGE_PER_SHEET, res, copies), timeout, _private_env(work), work)
+        outs = []
+        for stem in stems:
+            produced = os.path.join(res, stem + ".pdf")
+            if not os.path.isfile(produced):
+                raise RecalcError("LibreOffice produced no PDF", stem + ".xlsx")
+            outs.append(shutil.move(produced, os.path.join(out_dir, stem + ".pdf")))
         return outs
     finally:
         shutil.rmtree(work, ignore_errors=True)

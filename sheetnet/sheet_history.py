@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from .layout import HISTORY, ref
 
+MARKERS_UP_TO = 30  # steps: a run this short is drawn with a marker on each point
+
 
 def write(w, ws):
     lay, f, trace = w.lay, w.fmt, w.trace
@@ -32,12 +34,16 @@ def write(w, ws):
             for idx in range(P.size):
                 src = lay.cell("p1", None, idx, s)
                 w.formula(ws, sheets.history_param(k, idx), ref(src, HISTORY), trace.thetas[s + 1, idx])
-    chart = w.wb.add_chart({"type": "line"})
+    # a scatter chart: its step axis is numeric, so it gets a few round tick labels (a line
+    # chart labels every category and the labels run together); a short run shows its points
+    chart = w.wb.add_chart({"type": "scatter", "subtype": "straight"})
     n = lay.n_steps
     chart.add_series({"name": "batch loss", "categories": [HISTORY, top, 0, top + n - 1, 0],
-                      "values": [HISTORY, top, 2, top + n - 1, 2], "line": {"width": 1.5}})
+                      "values": [HISTORY, top, 2, top + n - 1, 2], "line": {"width": 1.5},
+                      "marker": {"type": "circle", "size": 5} if n <= MARKERS_UP_TO else {"type": "none"}})
     chart.set_title({"name": "Loss per step"})
-    chart.set_x_axis({"name": "step"})
+    chart.set_x_axis({"name": "step", "min": 0, "max": max(n, 2), "num_format": "0",
+                      "major_unit": 1 if n <= 10 else None, "major_gridlines": {"visible": False}})
     chart.set_y_axis({"name": "loss", "num_format": "0.0000"})
     chart.set_legend({"none": True})
     ws.insert_chart(2, 4, chart, {"x_scale": 1.3, "y_scale": 1.2})

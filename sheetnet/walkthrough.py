@@ -172,7 +172,12 @@ def walkthrough(trace, k: int = 0, sample: int = 0) -> list[Line]:
         act = model.acts[l]
         for j, u in enumerate(layers[l + 1].names):
             out = s.out(l, j)
-            grad = "1" if wiring[l].kind == "maxpool" else act.xl_grad(sym(f"net_{u}", s.at(trace.z, l)[j]), out)
+            if l == last and model.fused:  # softmax + cross-entropy: δ = out − t, no σ'-like factor
+                grad = None
+            elif wiring[l].kind == "maxpool":
+                grad = "1"
+            else:
+                grad = act.xl_grad(sym(f"net_{u}", s.at(trace.z, l)[j]), out)
             if l == last and model.fused:
                 eq = model.loss.xl_delta(out, ts[j])
             elif l == last:
