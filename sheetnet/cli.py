@@ -272,7 +272,7 @@ def read(book, as_json, spec_out):
             return
     st = stored_values(b)
     if st.trustworthy:
-        out = {"losses": st.losses, "layers": _layers_json(st.trace.params, st.final_theta), "recomputed": False}
+        out = {"losses": st.losses, "layers": st.trace.params.as_json(st.final_theta), "recomputed": False}
     else:
         first = st.missing[0] if st.missing else st.stale[0][0]
         what = (f"{len(st.missing)} formula cell(s) have no stored value" if st.missing else
@@ -286,11 +286,6 @@ def read(book, as_json, spec_out):
         losses = out["losses"]
         click.echo(f"{b.spec.name or book}: {len(losses)} steps, loss {losses[0]:.9g} -> {losses[-1]:.9g}"
                    + (" (recomputed)" if out["recomputed"] else ""))
-
-
-def _layers_json(params, theta):
-    return [{"weights": params.W(theta, l).tolist(), "biases": params.b(theta, l).tolist()}
-            for l in range(len(params.shapes))]
 
 
 def _write_text(path, text, reading=None):

@@ -75,6 +75,19 @@ class Parameters:
     def b(self, theta, l):
         return theta[self.b_slices[l]]
 
+    def as_json(self, theta) -> list[dict]:
+        """The parameters of every layer that has some, as SPEC.md's JSON gives them:
+        dense weights[j][i], conv weights[f][r][c], and the biases."""
+        out = []
+        for l, layer in enumerate(self.spec.layers[1:]):
+            if layer.kind == "maxpool":
+                continue
+            w = self.W(theta, l)
+            if layer.kind == "conv":
+                w = w.reshape(len(w), layer.kernel, layer.kernel)
+            out.append({"weights": w.tolist(), "biases": self.b(theta, l).tolist()})
+        return out
+
     @cached_property
     def labels(self) -> list[str]:
         """One label per parameter, in theta's order (built on first use: a large network

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .layout import PARAM_KINDS, SECTION_TITLES, Cell
 
-GRID_TITLES = {"in": "pixels", "net": "net", "out": "out", "delta": "δ = ∂E/∂net"}
+GRID_TITLES = {"in": "pixels", "net": "net", "out": "out", "delta": "δ"}
 PARAM_HEADS = {"p0": "start", "gs": "g (sample {n})", "g": "gradient g", "p1": "updated"}
 
 
@@ -39,8 +39,9 @@ def write(w, ws, k):
             F, H, W = grid
             top = lay.rows[b.key]
             what = "the image" if b.kind == "in" else f"layer {b.layer + 1} ({spec.layers[b.layer + 1].kind})"
-            text(top - 1, 0, f"{GRID_TITLES[b.kind]} of {what}", f["label"])
-            text(top - 1, 1, w.names.equation(w.describe, b.kind, b.layer, 0, k) + "  (first unit)", f["eq"])
+            text(top - 1, 0, GRID_TITLES[b.kind], f["label"])
+            text(top - 1, 1, f"{what}: " + w.names.equation(w.describe, b.kind, b.layer, 0, k) + "  (first unit)",
+                 f["eq"])
             maps = ["image"] if b.kind == "in" else spec.layers[b.layer + 1].map_names
             for m, name in enumerate(maps):
                 text(top - 1, lay.FIRST_COL + m * (W + 1), name, f["head"])
@@ -84,7 +85,7 @@ def write(w, ws, k):
     ws.freeze_panes(4, 2)
     ws.set_column(0, 0, 13)
     ws.set_column(1, 1, 38)
-    ws.set_column(2, lay.n_cols, 15)
+    ws.set_column(2, lay.n_cols, 13 if lay.grids else 15)  # grids: narrower, so a map fits the eye
 
 
 

@@ -132,10 +132,7 @@ class Trace:
 
     def to_json(self) -> dict:
         """The JSON of SPEC.md: losses of every step and the final parameters of every layer."""
-        P, theta = self.params, self.final_theta
-        return {"losses": self.loss.tolist(),
-                "layers": [{"weights": P.W(theta, l).tolist(), "biases": P.b(theta, l).tolist()}
-                           for l in range(len(P.shapes))]}
+        return {"losses": self.loss.tolist(), "layers": self.params.as_json(self.final_theta)}
 
     def _theta(self, step):
         self._need_record()

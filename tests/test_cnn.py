@@ -137,3 +137,12 @@ def test_cnn_workbook_reads_back_audits_clean_and_resumes(tmp_path):
     np.testing.assert_array_equal(start.theta, trace.final_theta)
     np.testing.assert_array_equal(start.state["v"], trace.final_state["v"])
     assert (start.step, start.epoch) == (trace.n_steps, 2)
+
+
+def test_json_lists_only_layers_with_parameters_and_conv_kernels_as_grids():
+    spec = sheetnet.parse_spec(cnn())
+    layers = sheetnet.train(spec).to_json()["layers"]
+    assert len(layers) == 2  # conv and dense; the maxpool layer has no parameters
+    kernels = np.array(layers[0]["weights"])
+    assert kernels.shape == (2, 3, 3) and len(layers[0]["biases"]) == 2
+    assert np.array(layers[1]["weights"]).shape == (3, 8)
