@@ -53,6 +53,10 @@ class StepFormulas:
     def f_t(self, layer, k, step, pos):
         return self.r.source("t", k, step, pos)
 
+    def f_kernel(self, l, item, step, pos):
+        """A filter's weight, drawn as a grid beside the maps: the start value of the step."""
+        return self.r.one("p0", None, self.P.w_slices[l].start + item)
+
     def f_net(self, l, j, step, pos):
         wiring = self.wiring[l]
         ws = [self.r.one("p0", None, w) for w, _ in wiring.inputs(j)]

@@ -100,7 +100,10 @@ def step_blocks(model, max_batch: int) -> list[Block]:
     out = [Block("in", None, sizes[0], True), Block("t", None, sizes[-1], True)]
     last = len(model.acts) - 1
     for l, act in enumerate(model.acts):
-        if spec.layers[l + 1].kind != "maxpool":  # a pooled value has no net input
+        layer = spec.layers[l + 1]
+        if layer.kind == "conv":  # the filters, drawn beside the maps they make (references to the start values)
+            out.append(Block("kernel", l, layer.maps[0] * layer.kernel ** 2, False))
+        if layer.kind != "maxpool":  # a pooled value has no net input
             out.append(Block("net", l, sizes[l + 1], True))
         if act.name == "softmax":
             out.append(Block("exp", l, sizes[l + 1], True))
@@ -277,7 +280,7 @@ class StepsLayout(_Layout):
                 F, H, W = grid
                 self.grids[b.key] = grid
                 self.rows[b.key] = row + 1  # below the band's header row
-                row += 1 + self.max_batch * (H + 1)
+                row += 1 + (self.max_batch if b.per_sample else 1) * (H + 1)
                 width = max(width, self.FIRST_COL + F * (W + 1))
             else:
                 self.rows[b.key] = row
@@ -298,6 +301,9 @@ class StepsLayout(_Layout):
         layers = self.model.spec.layers
         if block.kind == "in" and layers[0].shape is not None and len(layers[0].shape) == 2:
             return (1, *layers[0].shape)
+        if block.kind == "kernel":
+            layer = layers[block.layer + 1]
+            return layer.maps[0], layer.kernel, layer.kernel
         if block.layer is not None and layers[block.layer + 1].maps is not None:
             return layers[block.layer + 1].maps
         return None
@@ -346,7 +352,7 @@ class CompactLayout(_Layout):
         return RUN
 
     def materialized(self, kind: str) -> bool:
-        return kind not in ("in", "t", "p0")
+        return kind not in ("in", "t", "p0", "kernel")
 
     def row(self, step: int) -> int:
         return self.HEAD_ROWS + step
@@ -356,6 +362,8 @@ class CompactLayout(_Layout):
             return self.sheets.data(kind, int(self.samples(step)[pos]), item)
         if kind == "p0":
             return self.previous_p1(item, step)
+        if kind == "kernel":
+            return self.previous_p1(self.model.params.w_slices[layer].start + item, step)
         col = self.cols[(kind, layer)]
         if kind == "gs":  # positions of one parameter side by side (for AVERAGE over the batch)
             col += item * self.B + pos
@@ -366,7 +374,7 @@ class CompactLayout(_Layout):
         return Cell(RUN, self.row(step), col)
 
 
-SECTION_OF = {"in": "data", "t": "data", "net": "forward", "exp": "forward", "out": "forward", "term": "loss",
+SECTION_OF = {"in": "data", "t": "data", "kernel": "forward", "net": "forward", "exp": "forward", "out": "forward", "term": "loss",
               "loss": "loss", "data_loss": "loss", "penalty": "loss", "L": "loss", "delta": "backward",
               "lr": "lr"}
 EXERCISE_SECTIONS = {  # what `sheetnet exercise --blank …` leaves for the student to fill in

@@ -60,6 +60,7 @@ class NameRefs(CellRefs):
         self.units = {"in": spec.layers[0].names, "t": spec.layers[-1].names}
         self.layer_units = [layer.names for layer in spec.layers[1:]]
         self.labels = model.params.labels
+        self.w_start = [s.start for s in model.params.w_slices]
 
     def name(self, kind, layer, item):
         if kind == "in":
@@ -71,6 +72,8 @@ class NameRefs(CellRefs):
             return f"{prefix}_{self.layer_units[layer][item]}"
         if kind == "p0":
             return self.labels[item]
+        if kind == "kernel":
+            return self.labels[self.w_start[layer] + item]
         if kind in PARAM_KINDS:
             short = {"gs": "g_n", "p1": "", "m_hat": "m̂", "v_hat": "v̂"}.get(kind, kind)
             return f"{short}[{self.labels[item]}]" if short else f"{self.labels[item]}⁺"

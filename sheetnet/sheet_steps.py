@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .layout import PARAM_KINDS, SECTION_TITLES, Cell
 
-GRID_TITLES = {"in": "pixels", "net": "net", "out": "out", "delta": "δ"}
+GRID_TITLES = {"in": "pixels", "kernel": "filters", "net": "net", "out": "out", "delta": "δ"}
 PARAM_HEADS = {"p0": "start", "gs": "g (sample {n})", "g": "gradient g", "p1": "updated"}
 
 
@@ -45,7 +45,7 @@ def write(w, ws, k):
             maps = ["image"] if b.kind == "in" else spec.layers[b.layer + 1].map_names
             for m, name in enumerate(maps):
                 text(top - 1, lay.FIRST_COL + m * (W + 1), name, f["head"])
-            for pos, n in enumerate(samples):
+            for pos, n in enumerate(samples if b.per_sample else []):
                 text(top + pos * (H + 1), 0, f"sample {int(n) + 1}", f["subtitle"])
             continue
         for item in range(b.items):
@@ -90,16 +90,18 @@ def write(w, ws, k):
 
 
 PIXEL_SCALE = {"type": "2_color_scale", "min_color": "#FFFFFF", "max_color": "#8C8C8C"}
+KERNEL_SCALE = {"type": "3_color_scale", "min_color": "#9DC3E6", "mid_color": "#FFFFFF", "max_color": "#F4B183"}
 MAP_SCALE = {"type": "2_color_scale", "min_color": "#FFFFFF", "max_color": "#F4B183"}
 
 
 def _shade_grids(lay, ws, batch):
     """Colour every image and feature map like a picture: dark = large."""
     for (kind, layer), (F, H, W) in lay.grids.items():
-        if kind not in ("in", "out"):
+        if kind not in ("in", "out", "kernel"):
             continue
         top = lay.rows[(kind, layer)]
-        for pos in range(batch):
+        for pos in range(1 if kind == "kernel" else batch):
             for m in range(F):
                 r0, c0 = top + pos * (H + 1), lay.FIRST_COL + m * (W + 1)
-                ws.conditional_format(r0, c0, r0 + H - 1, c0 + W - 1, PIXEL_SCALE if kind == "in" else MAP_SCALE)
+                scale = {"in": PIXEL_SCALE, "kernel": KERNEL_SCALE}.get(kind, MAP_SCALE)
+                ws.conditional_format(r0, c0, r0 + H - 1, c0 + W - 1, scale)

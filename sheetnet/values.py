@@ -60,6 +60,8 @@ class StepValues:
             return t.lr[k]
         if kind == "p0":
             return t.thetas[k, item]
+        if kind == "kernel":
+            return t.thetas[k, self.m.params.w_slices[layer].start + item]
         if kind == "p1":
             return t.thetas[k + 1, item]
         if kind == "g":
