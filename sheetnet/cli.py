@@ -436,9 +436,18 @@ def examples_cmd():
     """List the built-in examples (usable wherever a SPEC is asked for)."""
     for name in ex.example_names():
         spec = ex.example(name)
-        sizes = "-".join(str(layer.size) for layer in spec.layers)
+        sizes = "-".join(_layer_size(layer) for layer in spec.layers)
         n = len(spec.data.inputs)
-        click.echo(f"{name:<12} {sizes:<10} {n:>4} samples  {ex.describe(name)}")
+        click.echo(f"{name:<10} {sizes:<18} {n:>4} samples  {ex.describe(name)}")
+
+
+def _layer_size(layer) -> str:
+    """``12``, an image ``6x6``, or maps ``3@4x4``."""
+    if layer.maps is not None:
+        return "{}@{}x{}".format(*layer.maps)
+    if layer.shape is not None and len(layer.shape) == 2:
+        return "{}x{}".format(*layer.shape)
+    return str(layer.size)
 
 
 @main.command()
