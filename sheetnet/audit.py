@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass
 from .cells import Error
 from .engine import Model
 from .formulas import StepFormulas
-from .layout import ref
+from .layout import qualified, ref
 from .ops.formula import same_formula
 from .refs import CellRefs, NameRefs
 from .values import StepValues
@@ -31,7 +31,7 @@ class Finding:
 
     @property
     def where(self) -> str:
-        return f"{ref_text(self.sheet)}!{self.cell}"
+        return qualified(self.sheet, self.cell)
 
     @property
     def rel_error(self):
@@ -49,10 +49,6 @@ class Finding:
 
     def as_dict(self):
         return {**asdict(self), "where": self.where, "rel_error": self.rel_error}
-
-
-def ref_text(sheet: str) -> str:
-    return f"'{sheet}'" if " " in sheet else sheet
 
 
 def expected_cells(book, trace=None):

@@ -6,6 +6,7 @@ import math
 from dataclasses import dataclass
 
 from .cells import Error, read_cells
+from .layout import qualified
 
 
 @dataclass
@@ -17,7 +18,7 @@ class Mismatch:
     recalculated: object
 
     def __str__(self):
-        return f"{self.sheet}!{self.cell}: stored {self.stored!r}, recalculated {self.recalculated!r}  (={self.formula})"
+        return f"{qualified(self.sheet, self.cell)}: stored {self.stored!r}, recalculated {self.recalculated!r}  (={self.formula})"
 
 
 def compare(original: str, recalculated: str, rtol: float = 1e-9, atol: float = 1e-12):

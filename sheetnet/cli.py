@@ -277,7 +277,7 @@ def read(book, as_json, spec_out):
         first = st.missing[0] if st.missing else st.stale[0][0]
         what = (f"{len(st.missing)} formula cell(s) have no stored value" if st.missing else
                 f"{len(st.stale)} stored value(s) do not follow from the workbook's inputs")
-        click.echo(f"sheetnet: note: {book}: {what} (first: {first.sheet}!{first.a1()}); "
+        click.echo(f"sheetnet: note: {book}: {what} (first: {first.where()}); "
                    "recomputed from the workbook's inputs", err=True)
         out = {**st.trace.to_json(), "recomputed": True}
     if as_json:

@@ -13,7 +13,7 @@ import numpy as np
 from .engine import Model
 from .files import atomic_path
 from .formulas import StepFormulas
-from .layout import EXERCISE_SECTIONS, SETTING_NAMES, Cell
+from .layout import EXERCISE_SECTIONS, SETTING_NAMES, Cell, qualified
 from .ops.evaluate import evaluate
 from .refs import CellRefs, NameRefs
 from .values import StepValues
@@ -39,7 +39,7 @@ class Answer:
 
     @property
     def where(self) -> str:
-        return f"'{self.sheet}'!{self.cell}" if " " in self.sheet else f"{self.sheet}!{self.cell}"
+        return qualified(self.sheet, self.cell)
 
     def line(self) -> str:
         found = f"{self.found:.9g}" if isinstance(self.found, float) else "—"

@@ -49,10 +49,19 @@ class Cell:
     def a1(self, absolute: bool = False) -> str:
         return xl_rowcol_to_cell(self.row, self.col, row_abs=absolute, col_abs=absolute)
 
+    def where(self, absolute: bool = False) -> str:
+        """``'Step 1'!C7``: the reference with its sheet, for messages and defined names."""
+        return qualified(self.sheet, self.a1(absolute))
+
 
 def sheet_prefix(sheet: str) -> str:
     """``'Step 1'!`` — the sheet part of a reference, quoted when needed."""
     return quote_sheetname(sheet) + "!"
+
+
+def qualified(sheet: str, a1: str) -> str:
+    """``'Step 1'!C7`` from a sheet name and an A1 reference."""
+    return sheet_prefix(sheet) + a1
 
 
 def ref(cell: Cell, at: str, absolute: bool = False) -> str:

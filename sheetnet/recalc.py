@@ -49,6 +49,20 @@ def find_ssconvert() -> str:
     return path
 
 
+def _stage(work: str, paths: list[str], names: list[str]) -> tuple[list[str], str]:
+    """Copy the inputs into ``work/in`` under ``names`` (the engine never touches or locks the
+    caller's files); return the copies and the empty output folder ``work/out``."""
+    src, res = os.path.join(work, "in"), os.path.join(work, "out")
+    os.makedirs(src)
+    os.makedirs(res)
+    copies = []
+    for p, name in zip(paths, names):
+        if not os.path.isfile(p):
+            raise RecalcError("no such file", p)
+        copies.append(shutil.copyfile(p, os.path.join(src, name)))
+    return copies, res
+
+
 def recalc_files(paths: list[str], out_dir: str, engine: str = "lo", timeout: float = 900) -> list[str]:
     """Recalculate every workbook in ``paths`` into ``out_dir`` (same file names); return the
     output paths.  Inputs are copied first, so the engine never touches or locks them."""
@@ -58,15 +72,7 @@ def recalc_files(paths: list[str], out_dir: str, engine: str = "lo", timeout: fl
     os.makedirs(out_dir, exist_ok=True)
     work = tempfile.mkdtemp(prefix="sheetnet-recalc-")
     try:
-        src = os.path.join(work, "in")
-        res = os.path.join(work, "out")
-        os.makedirs(src)
-        os.makedirs(res)
-        copies = []
-        for p, stem in zip(paths, stems):
-            if not os.path.isfile(p):
-                raise RecalcError("no such file", p)
-            copies.append(shutil.copyfile(p, os.path.join(src, stem)))
+        copies, res = _stage(work, paths, stems)
         env = _private_env(work)
         if engine == "lo":
             _run(_soffice_convert(work, "xlsx:Calc MS Excel 2007 XML", res, copies), timeout, env, work)
@@ -124,14 +130,7 @@ def pdf_files(paths: list[str], out_dir: str, timeout: float = 900) -> list[str]
     os.makedirs(out_dir, exist_ok=True)
     work = tempfile.mkdtemp(prefix="sheetnet-pdf-")
     try:
-        src, res = os.path.join(work, "in"), os.path.join(work, "out")
-        os.makedirs(src)
-        os.makedirs(res)
-        copies = []
-        for p, stem in zip(paths, stems):
-            if not os.path.isfile(p):
-                raise RecalcError("no such file", p)
-            copies.append(shutil.copyfile(p, os.path.join(src, stem + ".xlsx")))
+        copies, res = _stage(work, paths, [stem + ".xlsx" for stem in stems])
         _run(_soffice_convert(work, PDF_ONE_PAGE_PER_SHEET, res, copies), timeout, _private_env(work), work)
         outs = []
         for stem in stems:

@@ -148,7 +148,7 @@ class _Writer:
             return
         if len(text) + 1 > MAX_FORMULA:
             raise WorkbookError(f"a formula of {len(text):,} characters is longer than Excel's {MAX_FORMULA:,}: "
-                                "the layer is too wide for a workbook", f"{cell.sheet}!{cell.a1()}")
+                                "the layer is too wide for a workbook", cell.where())
         value = float(value)
         small = value != 0 and abs(value) < 1e-3  # 9 significant digits either way
         ws.write_formula(cell.row, cell.col, "=" + text, fmt or self.fmt["small" if small else "value"], value)
@@ -200,8 +200,8 @@ class _Writer:
             ws.write_string(cell.row, 0, name, self.fmt["label"])
             ws.write_number(cell.row, 1, values[key], self.fmt["input"])
             ws.write_string(cell.row, 2, meaning[key], self.fmt["text"])
-            if self.wb.define_name(name, f"={SETTINGS}!{cell.a1(absolute=True)}") == -1:
-                raise WorkbookError(f"cannot define the name {name!r}", f"{SETTINGS}!{cell.a1()}")
+            if self.wb.define_name(name, "=" + cell.where(absolute=True)) == -1:
+                raise WorkbookError(f"cannot define the name {name!r}", cell.where())
         row = SETTINGS_FIRST_ROW + len(SETTING_NAMES) + 1
         for text in guide.run_facts(spec, self.trace, self.lay):
             ws.write_string(row, 0, text, self.fmt["subtitle"])
