@@ -23,17 +23,12 @@ class StepFormulas:
         self.loss_names = {"delta": resolve.setting("delta")}
         tr = model.spec.train
         self.penalised = bool(tr.l1 or tr.l2)
-        self.frozen_biases = tr.freeze_biases
         self.wiring = wirings(model.spec, self.P)
 
     # -- helpers ---------------------------------------------------------------
     def layer_of(self, idx):
         """The layer whose parameter ``idx`` is."""
         return next(l for l, s in enumerate(self.P.slices) if s.start <= idx < s.stop)
-
-    def frozen(self, idx) -> bool:
-        """A bias kept at its starting value (freeze_biases)."""
-        return self.frozen_biases and not self.P.is_weight[idx]
 
     def a(self, l, i, pos):
         """Output of unit i of layer l (l = −1: the input)."""
@@ -161,7 +156,7 @@ class StepFormulas:
 
     def f_p1(self, layer, idx, step, pos):
         p0 = self.r.one("p0", None, idx)
-        if self.frozen(idx):
+        if self.r.lay.frozen(idx):  # a bias kept at its start (freeze_biases)
             return p0
         opt = self.m.optimizer
         cur = {s: self.r.one(s, None, idx) for s in (*opt.state, *opt.shown)}
