@@ -431,6 +431,30 @@ def resume(book, output, epochs, layout, as_json):
         click.echo(_strict_json(trace.to_json()))
 
 
+@main.command()
+@click.argument("spec", metavar="SPEC")
+@click.option("-o", "--output", metavar="OUT.xlsx", required=True, help="Where to write the comparison workbook.")
+@click.option("--epochs", type=click.IntRange(min=1), help="Override [train].epochs for every run.")
+@_fail_cleanly
+def compare(spec, output, epochs):
+    """Run SPEC once per optimizer and chart the losses in one workbook.
+
+    \b
+    The optimizers and their learning rates come from the spec's [compare]
+    table (e.g. sgd = 4.0, adam = 0.1); without one, all five optimizers run
+    at the spec's lr. Each run is live on its own sheets (adam Settings,
+    adam Run, adam History, ...); the Compare sheet charts every run's loss.
+    Try: sheetnet compare optimizers -o optimizers.xlsx
+    """
+    from .compare import runs, write_comparison
+
+    run = _load(spec)
+    traces = write_comparison(runs(run, epochs), output)
+    for label, trace in traces.items():
+        click.echo(f"{label:<9} lr {trace.spec.train.lr:<7g} loss {trace.loss[0]:.9g} -> {trace.final_loss:.9g}")
+    click.echo(f"wrote {output}", err=True)
+
+
 @main.command("examples")
 def examples_cmd():
     """List the built-in examples (usable wherever a SPEC is asked for)."""

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from . import examples as ex
 from .errors import SheetnetError
 
-GALLERY = ("mazur", "xor", "digits01", "iris", "cnn123")  # in the order a course meets them
+GALLERY = ("mazur", "xor", "digits01", "iris", "cnn123", "optimizers")  # in the order a course meets them
 LEFT_OUT = {  # every other built-in example, and why (tests/test_gallery.py checks the two cover them all)
     "mazur-10k": "its Run sheet has 10,000 rows (a 9 MB workbook); `sheetnet train mazur-10k -o …` writes it",
 }
@@ -34,6 +34,7 @@ ROW_GAP = 0.25  # points: less than the gap between the words of two rows (a 15-
 TITLE_HEIGHT = 18.2  # the height pdftotext gives the words of a sheet title (14-pt bold) at 100 %
 MAIN_TITLES = ("Step 1 of", "Run:")
 HISTORY_TITLE = "History:"
+COMPARE_TITLE = "The same problem, one run per optimizer"  # the Compare sheet of `sheetnet compare`
 TIMEOUT = 120  # seconds, for one pdftotext or pdftoppm run
 
 
@@ -85,9 +86,16 @@ def write_books(names: list[str], folder: str, progress=None) -> dict[str, str]:
 
     os.makedirs(folder, exist_ok=True)
     paths = {}
+    from .compare import runs, write_comparison
+
     for name in names:
         path = os.path.join(folder, name + ".xlsx")
-        layout = write_workbook(train(ex.example(name)), path)
+        spec = ex.example(name)
+        if spec.compare:  # one run per optimizer, in one workbook
+            write_comparison(runs(spec), path)
+            layout = "comparison"
+        else:
+            layout = write_workbook(train(spec), path)
         if progress:
             progress(f"wrote {path} ({layout} layout, {os.path.getsize(path) / 1e6:.2f} MB)")
         paths[name] = path
@@ -167,6 +175,15 @@ def main_box(page: Page) -> tuple[float, float, float, float]:
     return 0.0, 0.0, right, bottom
 
 
+COMPARE_SIZE = (760.0, 520.0)  # points: the table of runs and the chart below it
+
+
+def compare_box(page: Page) -> tuple[float, float, float, float]:
+    """The Compare sheet: its table of runs and the chart of every run's loss."""
+    s = page.scale()
+    return 0.0, 0.0, min(COMPARE_SIZE[0] * s, page.width), min(COMPARE_SIZE[1] * s, page.height)
+
+
 def history_box(page: Page) -> tuple[float, float, float, float]:
     """The loss table and the chart of the History sheet, left of its table of parameters."""
     s = page.scale()
@@ -218,8 +235,9 @@ def draw_pictures(books: dict[str, str], img_dir: str, progress=None) -> list[st
             main_png, history_png = picture_paths(name, img_dir)
             main = find_page(pages, MAIN_TITLES, book)
             render(pdf, main, main_box(main), main_png)
-            history = find_page(pages, (HISTORY_TITLE,), book)
-            render(pdf, history, history_box(history), history_png)
+            history = find_page(pages, (COMPARE_TITLE, HISTORY_TITLE), book)
+            box = compare_box(history) if history.title().startswith(COMPARE_TITLE) else history_box(history)
+            render(pdf, history, box, history_png)
             out += [main_png, history_png]
             if progress:
                 progress(f"drew {main_png} ({main.title().split(':')[0]}) and {history_png}")

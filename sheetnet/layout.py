@@ -137,8 +137,9 @@ class Sheets:
     A run that continues an earlier one (``start_state``) also has the optimizer state at its
     start on the Parameters sheet: a row per parameter, a column per state vector."""
 
-    def __init__(self, model, start_state: bool = False):
+    def __init__(self, model, start_state: bool = False, prefix: str = ""):
         self.model = model
+        self.prefix = prefix  # several runs in one workbook: "adam " names "adam Settings", "adam Run", …
         self.n_in = model.spec.layers[0].size
         self.param_origin = []  # per layer: (first row of its matrix, 0-based)
         row = 2
@@ -149,17 +150,21 @@ class Sheets:
         self.state_names = model.optimizer.state if start_state else ()
         self.state_origin = row + 2  # title, header above it
 
+    def sheet(self, base: str) -> str:
+        """The name of one of the run's sheets (``Settings``, ``Run``, …) in this workbook."""
+        return self.prefix + base
+
     def start_state(self, name: str, idx: int) -> Cell:
         """The optimizer state ``name`` of parameter ``idx`` at the start of a continued run."""
-        return Cell(PARAMS, self.state_origin + idx, 1 + self.state_names.index(name))
+        return Cell(self.sheet(PARAMS), self.state_origin + idx, 1 + self.state_names.index(name))
 
     def setting(self, key: str) -> Cell:
-        return Cell(SETTINGS, SETTINGS_FIRST_ROW + list(SETTING_NAMES).index(key), 1)
+        return Cell(self.sheet(SETTINGS), SETTINGS_FIRST_ROW + list(SETTING_NAMES).index(key), 1)
 
     def data(self, kind: str, sample: int, item: int) -> Cell:
         """Input ``item`` (kind "in") or target ``item`` ("t") of sample ``sample`` on the Data sheet."""
         col = 1 + item if kind == "in" else 1 + self.n_in + item
-        return Cell(DATA, 3 + sample, col)
+        return Cell(self.sheet(DATA), 3 + sample, col)
 
     def data_header_row(self) -> int:
         return 2
@@ -168,10 +173,10 @@ class Sheets:
     HISTORY_PARAMS_COL = 14  # the table of parameters after each epoch, right of the chart
 
     def history_loss(self, step: int) -> Cell:
-        return Cell(HISTORY, self.HISTORY_FIRST_ROW + step, 2)
+        return Cell(self.sheet(HISTORY), self.HISTORY_FIRST_ROW + step, 2)
 
     def history_param(self, epoch: int, idx: int) -> Cell:
-        return Cell(HISTORY, self.HISTORY_FIRST_ROW + epoch, self.HISTORY_PARAMS_COL + 1 + idx)
+        return Cell(self.sheet(HISTORY), self.HISTORY_FIRST_ROW + epoch, self.HISTORY_PARAMS_COL + 1 + idx)
 
     def param(self, idx: int) -> Cell:
         """Starting value of parameter ``idx``: weight (j, i) at column 1+i, bias in the last column."""
@@ -181,21 +186,21 @@ class Sheets:
                 off = idx - P.slices[l].start
                 row0 = self.param_origin[l]
                 if off < o * i:
-                    return Cell(PARAMS, row0 + off // i, 1 + off % i)
-                return Cell(PARAMS, row0 + off - o * i, 1 + i)
+                    return Cell(self.sheet(PARAMS), row0 + off // i, 1 + off % i)
+                return Cell(self.sheet(PARAMS), row0 + off - o * i, 1 + i)
         raise IndexError(idx)
 
 
 class _Layout:
     """What both geometries share: the run's steps, its sample order and the fixed sheets."""
 
-    def __init__(self, model, steps, orders, start=None):
+    def __init__(self, model, steps, orders, start=None, prefix=""):
         self.model, self.steps, self.orders = model, steps, orders
         self.n_steps = len(steps)
         self.max_batch = max(hi - lo for _, lo, hi in steps)
         self.start_step = start.step if start is not None else 0
         self.start_epoch = start.epoch if start is not None else 0
-        self.sheets = Sheets(model, start_state=self.start_step > 0 and bool(model.optimizer.state))
+        self.sheets = Sheets(model, start_state=self.start_step > 0 and bool(model.optimizer.state), prefix=prefix)
         self.blocks = step_blocks(model, self.max_batch)
         self.items = {b.key: b.items for b in self.blocks}
 
@@ -263,8 +268,8 @@ class StepsLayout(_Layout):
     HEAD_ROWS = 4  # title, subtitle, blank, column header
     FIRST_COL = 2  # A: quantity, B: equation, C…: values
 
-    def __init__(self, model, steps, orders, start=None):
-        super().__init__(model, steps, orders, start)
+    def __init__(self, model, steps, orders, start=None, prefix=""):
+        super().__init__(model, steps, orders, start, prefix)
         self.rows: dict = {}
         self.grids: dict = {}  # block key -> (F, H, W) for blocks drawn as grids
         self.section_rows: list[tuple[int, str]] = []  # (row of the heading, section)
@@ -318,7 +323,7 @@ class StepsLayout(_Layout):
         return None
 
     def sheet(self, step: int) -> str:
-        return f"Step {step + 1}"
+        return self.sheets.sheet(f"Step {step + 1}")
 
     def materialized(self, kind: str) -> bool:
         return True
@@ -344,8 +349,8 @@ class CompactLayout(_Layout):
     HEAD_ROWS = 4  # title, group, quantity, equation
     LEAD_COLS = 2  # A: step, B: epoch
 
-    def __init__(self, model, steps, orders, start=None):
-        super().__init__(model, steps, orders, start)
+    def __init__(self, model, steps, orders, start=None, prefix=""):
+        super().__init__(model, steps, orders, start, prefix)
         self.B = self.max_batch
         self.cols: dict = {}
         col = self.LEAD_COLS
@@ -358,7 +363,7 @@ class CompactLayout(_Layout):
         self.n_rows = self.HEAD_ROWS + self.n_steps
 
     def sheet(self, step: int) -> str:
-        return RUN
+        return self.sheets.sheet(RUN)
 
     def materialized(self, kind: str) -> bool:
         return kind not in ("in", "t", "p0", "kernel")
@@ -380,7 +385,7 @@ class CompactLayout(_Layout):
             col += pos * self.items[(kind, layer)] + item
         else:
             col += item
-        return Cell(RUN, self.row(step), col)
+        return Cell(self.sheets.sheet(RUN), self.row(step), col)
 
 
 SECTION_OF = {"in": "data", "t": "data", "kernel": "forward", "net": "forward", "exp": "forward", "out": "forward", "term": "loss",
@@ -397,13 +402,13 @@ SECTION_TITLES = {"data": "Inputs and targets of the batch", "forward": "Forward
                   "update": "Gradients and update"}
 
 
-def choose_layout(model, steps, orders, layout: str = "auto", max_step_sheets: int = 30, start=None):
+def choose_layout(model, steps, orders, layout: str = "auto", max_step_sheets: int = 30, start=None, prefix=""):
     """The layout to write (``auto``: a sheet per step for short runs, one row per step
     otherwise), checked against Excel's limits; raises ValueError saying what to change."""
     n_steps = len(steps)
     if layout == "auto":
         layout = "steps" if n_steps <= max_step_sheets else "compact"
-    lay = (StepsLayout if layout == "steps" else CompactLayout)(model, steps, orders, start)
+    lay = (StepsLayout if layout == "steps" else CompactLayout)(model, steps, orders, start, prefix)
     if lay.n_rows > MAX_ROWS:
         raise ValueError(f"{n_steps} steps need {lay.n_rows:,} rows, more than Excel's {MAX_ROWS:,}; "
                          "train for fewer epochs or with larger batches")

@@ -69,13 +69,18 @@ def open_book(path: str) -> Book:
         raise WorkbookError("no such file", path)
     cells = read_cells(path)
     name = os.path.basename(path)
-    for sheet in (META, SETTINGS, DATA, PARAMS):
-        if sheet not in cells:
-            raise WorkbookError(f"not a sheetnet workbook: no sheet '{sheet}'", name)
+    if META not in cells:
+        raise WorkbookError(f"not a sheetnet workbook: no sheet '{META}'", name)
     meta = cells[META]
     if meta.get((0, 0), (None, None))[1] != "sheetnet":
         raise WorkbookError(f"not a sheetnet workbook: sheet '{META}' is not sheetnet's", name)
     layout_name = meta.get((1, 1), (None, "auto"))[1]
+    if layout_name == "comparison":
+        raise WorkbookError("a comparison of several runs (sheetnet compare): read, resume and audit take the "
+                            "workbook of one run", name)
+    for sheet in (SETTINGS, DATA, PARAMS):
+        if sheet not in cells:
+            raise WorkbookError(f"not a sheetnet workbook: no sheet '{sheet}'", name)
     exercise = meta.get((2, 1), (None, ""))[1] or ""
     start_step, start_epoch = (int(meta.get((r, 1), (None, 0.0))[1] or 0) for r in (3, 4))
     toml = "\n".join(str(v) for (r, c), (_, v) in sorted(meta.items())

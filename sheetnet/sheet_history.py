@@ -9,6 +9,7 @@ MARKERS_UP_TO = 30  # steps: a run this short is drawn with a marker on each poi
 
 def write(w, ws):
     lay, f, trace = w.lay, w.fmt, w.trace
+    here = lay.sheets.sheet(HISTORY)
     P, sheets = w.model.params, lay.sheets
     loss_kind = lay.loss_kind()
     top = sheets.HISTORY_FIRST_ROW
@@ -27,19 +28,19 @@ def write(w, ws):
             ws.write_number(row, 0, k + 1, f["int"])
             ws.write_number(row, 1, lay.steps[k][0] + 1, f["int"])
             src = lay.cell(loss_kind, None, 0, k)
-            w.formula(ws, sheets.history_loss(k), ref(src, HISTORY), trace.loss[k])
+            w.formula(ws, sheets.history_loss(k), ref(src, here), trace.loss[k])
         if k < len(ends):
             s = ends[k]
             ws.write_number(row, pcol, lay.steps[s][0] + 1, f["int"])
             for idx in range(P.size):
                 src = lay.cell("p1", None, idx, s)
-                w.formula(ws, sheets.history_param(k, idx), ref(src, HISTORY), trace.thetas[s + 1, idx])
+                w.formula(ws, sheets.history_param(k, idx), ref(src, here), trace.thetas[s + 1, idx])
     # a scatter chart: its step axis is numeric, so it gets a few round tick labels (a line
     # chart labels every category and the labels run together); a short run shows its points
     chart = w.wb.add_chart({"type": "scatter", "subtype": "straight"})
     n = lay.n_steps
-    chart.add_series({"name": "batch loss", "categories": [HISTORY, top, 0, top + n - 1, 0],
-                      "values": [HISTORY, top, 2, top + n - 1, 2], "line": {"width": 1.5},
+    chart.add_series({"name": "batch loss", "categories": [here, top, 0, top + n - 1, 0],
+                      "values": [here, top, 2, top + n - 1, 2], "line": {"width": 1.5},
                       "marker": {"type": "circle", "size": 5} if n <= MARKERS_UP_TO else {"type": "none"}})
     chart.set_title({"name": "Loss per step"})
     chart.set_x_axis({"name": "step", "min": 0, "max": max(n, 2), "num_format": "0",

@@ -21,7 +21,7 @@ from .ops import LOSSES, OPTIMIZERS
 LAYER_KINDS = ("input", "dense", "conv", "maxpool")
 INIT_SCHEMES = ("xavier_uniform", "xavier_normal", "he_uniform", "he_normal", "uniform", "zeros")
 
-TOP_KEYS = ("name", "layers", "loss", "train", "data")
+TOP_KEYS = ("name", "layers", "loss", "train", "data", "compare")
 LAYER_KEYS = {
     "input": ("kind", "size", "shape", "names"),
     "dense": ("kind", "size", "activation", "names", "weights", "biases", "init",
@@ -100,6 +100,7 @@ class Spec:
     train: Train
     data: Data
     name: str = ""
+    compare: tuple[tuple[str, float], ...] = ()  # [compare]: optimizer -> learning rate, for `sheetnet compare`
     path: str = "<spec>"  # where it was read from, for messages
     base_dir: str = field(default=".", repr=False)
 
@@ -153,7 +154,21 @@ def parse_spec(raw: dict, path: str = "<spec>") -> Spec:
     train = _parse_train(_table(raw["train"], "[train]", fname), fname)
     data = parse_data(_table(raw["data"], "[data]", fname), fname, base_dir, layers, loss)
     _check_pairing(layers, loss, fname)
-    return Spec(layers=layers, loss=loss, train=train, data=data, name=name, path=path, base_dir=base_dir)
+    compare = _parse_compare(_table(raw.get("compare", {}), "[compare]", fname), fname)
+    return Spec(layers=layers, loss=loss, train=train, data=data, name=name, compare=compare, path=path,
+                base_dir=base_dir)
+
+
+def _parse_compare(t, fname) -> tuple[tuple[str, float], ...]:
+    """[compare]: the optimizers `sheetnet compare` runs side by side, each with its learning rate."""
+    out = []
+    for opt, lr in t.items():
+        OPTIMIZERS.get_named(opt, f"{fname}, [compare] key {opt!r}")
+        lr = _number(lr, f"{fname}, [compare] key {opt!r}")
+        if lr <= 0:
+            raise SpecError(f"a learning rate must be > 0, got {lr}", f"{fname}, [compare] key {opt!r}")
+        out.append((opt, lr))
+    return tuple(out)
 
 
 def _table(value, what, fname):

@@ -88,6 +88,10 @@ def to_toml(spec: Spec, theta=None, params=None) -> str:
     for key in TRAIN_DEFAULTS:
         out.append(f"{key} = {_value(getattr(spec.train, key))}")
     out.append("")
+    if spec.compare:
+        out.append("[compare]")
+        out += [f"{opt} = {_value(lr)}" for opt, lr in spec.compare]
+        out.append("")
     out.append("[data]")
     out.append(f"inputs = {_rows(spec.data.inputs)}")
     out.append(f"targets = {_rows(spec.data.targets)}")

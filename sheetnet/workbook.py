@@ -112,6 +112,7 @@ class _Writer:
     def __init__(self, wb, trace, model, lay, blank=()):
         self.wb, self.trace, self.model, self.lay = wb, trace, model, lay
         self.blank = tuple(blank)
+        self.settings_named = {}
         self.answer_kinds = {kind for section in self.blank for kind in EXERCISE_SECTIONS[section]}
         self.refs = CellRefs(lay)
         self.build = StepFormulas(model, self.refs)
@@ -155,16 +156,34 @@ class _Writer:
 
     def write(self):
         guide.write_guide(self, self.sheet(GUIDE))
-        self.write_settings(self.sheet(SETTINGS))
-        self.write_data(self.sheet(DATA))
-        self.write_parameters(self.sheet(PARAMS))
+        self.write_run()
+        self.write_meta(self.wb.add_worksheet(META))
+
+    def write_run(self):
+        """The sheets of the run: its inputs, its steps and its history."""
+        sheets = self.lay.sheets
+        self.write_settings(self.sheet(sheets.sheet(SETTINGS)))
+        self.write_data(self.sheet(sheets.sheet(DATA)))
+        self.write_parameters(self.sheet(sheets.sheet(PARAMS)))
         if isinstance(self.lay, CompactLayout):
             sheet_compact.write(self, self.sheet(self.lay.sheet(0)))
         else:
             for k in range(self.lay.n_steps):
                 sheet_steps.write(self, self.sheet(self.lay.sheet(k)), k)
-        sheet_history.write(self, self.sheet(HISTORY))
-        self.write_meta(self.wb.add_worksheet(META))
+        sheet_history.write(self, self.sheet(sheets.sheet(HISTORY)))
+        for name, cell in self.settings_named.items():
+            self.define_setting(name, cell)
+
+    def define_setting(self, name: str, cell: Cell):
+        """The defined name a formula uses for a setting: workbook-wide, or, when several runs
+        share the workbook, local to each sheet of this run that computes (XlsxWriter takes
+        the sheet name unquoted there)."""
+        scopes = [""]
+        if self.lay.sheets.prefix:
+            scopes = [s + "!" for s in dict.fromkeys(self.lay.sheet(k) for k in range(self.lay.n_steps))]
+        for scope in scopes:
+            if self.wb.define_name(scope + name, "=" + cell.where(absolute=True)) == -1:
+                raise WorkbookError(f"cannot define the name {name!r}", cell.where())
 
     def write_meta(self, ws):
         """The hidden sheet the reader starts from: format, layout and the spec as TOML."""
@@ -200,8 +219,7 @@ class _Writer:
             ws.write_string(cell.row, 0, name, self.fmt["label"])
             ws.write_number(cell.row, 1, values[key], self.fmt["input"])
             ws.write_string(cell.row, 2, meaning[key], self.fmt["text"])
-            if self.wb.define_name(name, "=" + cell.where(absolute=True)) == -1:
-                raise WorkbookError(f"cannot define the name {name!r}", cell.where())
+            self.settings_named[name] = cell  # defined once the run's sheets exist
         row = SETTINGS_FIRST_ROW + len(SETTING_NAMES) + 1
         for text in guide.run_facts(spec, self.trace, self.lay):
             ws.write_string(row, 0, text, self.fmt["subtitle"])

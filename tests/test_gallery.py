@@ -109,7 +109,8 @@ def test_readme_names_the_gallery_command_of_every_example():
     text = README.read_text(encoding="utf-8")
     assert "sheetnet gallery workbooks/" in text
     for name in gallery.GALLERY:
-        assert f"sheetnet train {name} -o {name}.xlsx" in text, name
+        command = "compare" if sheetnet.example(name).compare else "train"
+        assert f"sheetnet {command} {name} -o {name}.xlsx" in text, name
 
 
 # --------------------------------------------------------------------------- the gallery command

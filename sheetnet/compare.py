@@ -1,0 +1,91 @@
+"""Several runs of one problem in one workbook, their losses in one chart.
+
+In the spirit of fast.ai's one-sheet-per-optimizer spreadsheet: every run is a complete,
+live run of its own (``adam Settings``, ``adam Data``, ``adam Parameters``, ``adam Run``,
+``adam History``; its settings are names local to its Run sheet), and a ``Compare`` sheet
+charts the loss of every run, read from their History sheets.
+"""
+
+from __future__ import annotations
+
+import xlsxwriter
+
+from .engine import Model, train
+from .files import atomic_path
+from .layout import HISTORY, META, Cell, choose_layout, ref
+from .workbook import FORMAT_VERSION, FastWorksheet, _Writer, check_output_path
+
+COMPARE = "Compare"
+
+
+def runs(spec, epochs: int | None = None) -> dict:
+    """label -> the spec of that run: one per optimizer of the spec's [compare] (all five at the
+    spec's learning rate when it has none), each with its optimizer's default ε."""
+    from .ops import OPTIMIZERS
+
+    pairs = spec.compare or tuple((name, spec.train.lr) for name in OPTIMIZERS)
+    extra = {"epochs": epochs} if epochs else {}
+    return {name: spec.with_train(optimizer=name, lr=lr, eps=None, **extra) for name, lr in pairs}
+
+
+def write_comparison(specs: dict, path: str, progress=None) -> dict:
+    """Train every spec of ``specs`` (label -> spec) and write the runs into one workbook;
+    returns label -> trace."""
+    check_output_path(path)
+    traces = {}
+    for label, spec in specs.items():
+        traces[label] = train(spec)
+        if progress:
+            progress(label, traces[label])
+    with atomic_path(path, suffix=".xlsx.part") as tmp:
+        wb = xlsxwriter.Workbook(tmp, {"constant_memory": True, "strings_to_formulas": False,
+                                       "strings_to_numbers": False, "strings_to_urls": False})
+        compare = wb.add_worksheet(COMPARE, worksheet_class=FastWorksheet)
+        writers = {}
+        for label, trace in traces.items():
+            model = Model(trace.spec)
+            lay = choose_layout(model, trace.steps, trace.orders, "compact", start=trace.start, prefix=f"{label} ")
+            writers[label] = _Writer(wb, trace, model, lay)
+        _write_compare(wb, compare, writers)
+        for w in writers.values():
+            w.write_run()
+        meta = wb.add_worksheet(META)
+        meta.write_string(0, 0, "sheetnet")
+        meta.write_number(0, 1, FORMAT_VERSION)
+        meta.write_string(1, 0, "layout")
+        meta.write_string(1, 1, "comparison")
+        meta.hide()
+        wb.close()
+    return traces
+
+
+def _write_compare(wb, ws, writers):
+    first = next(iter(writers.values()))
+    f = first.fmt
+    ws.write_string(0, 0, "The same problem, one run per optimizer: loss per step", f["title"])
+    ws.write_string(1, 0, "Each run is live on its own sheets (adam Settings, adam Run, …): change a run's η and "
+                          "its curve moves.", f["subtitle"])
+    for c, h in enumerate(("optimizer", "η", "steps", "first loss", "last loss")):
+        ws.write_string(3, c, h, f["head"])
+    chart = wb.add_chart({"type": "scatter", "subtype": "straight"})
+    for row, (label, w) in enumerate(writers.items(), start=4):
+        sheets, trace = w.lay.sheets, w.trace
+        n = trace.n_steps
+        ws.write_string(row, 0, label, f["label"])
+        for col, (src, value) in enumerate(((sheets.setting("lr"), trace.spec.train.lr),
+                                            (sheets.history_loss(0), trace.loss[0]),
+                                            (sheets.history_loss(n - 1), trace.loss[-1])), start=1):
+            col += col > 1  # the steps column sits between η and the losses
+            w.formula(ws, Cell(COMPARE, row, col), ref(src, COMPARE), value)
+        ws.write_number(row, 2, n, f["int"])
+        hist, top = sheets.sheet(HISTORY), sheets.HISTORY_FIRST_ROW
+        chart.add_series({"name": label, "categories": [hist, top, 0, top + n - 1, 0],
+                          "values": [hist, top, 2, top + n - 1, 2], "line": {"width": 1.75}})
+    chart.set_title({"name": "Loss per step, one curve per optimizer"})
+    most = max(w.trace.n_steps for w in writers.values())
+    chart.set_x_axis({"name": "step", "min": 0, "max": most, "num_format": "0", "major_gridlines": {"visible": False}})
+    chart.set_y_axis({"name": "loss", "num_format": "0.000"})
+    chart.set_legend({"position": "bottom"})
+    ws.insert_chart(4 + len(writers) + 2, 0, chart, {"x_scale": 1.45, "y_scale": 1.3})
+    ws.set_column(0, 0, 12)
+    ws.set_column(1, 4, 14)

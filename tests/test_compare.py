@@ -1,0 +1,86 @@
+"""`sheetnet compare`: several runs of one problem in one workbook, each live on its own
+sheets (sheet-local names), recalculated by LibreOffice and Gnumeric; an edit to one run's
+η moves that run only."""
+
+from __future__ import annotations
+
+import numpy as np
+import openpyxl
+import pytest
+from click.testing import CliRunner
+
+import sheetnet
+from sheetnet.cells import read_cells
+from sheetnet.check import compare as compare_cells
+from sheetnet.cli import main
+from sheetnet.compare import runs, write_comparison
+from sheetnet.errors import SpecError
+from sheetnet.recalc import recalc_files
+
+
+@pytest.fixture(scope="module")
+def book(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("compare")
+    spec = sheetnet.example("optimizers").with_train(epochs=12)
+    specs = runs(spec)
+    path = str(folder / "optimizers.xlsx")
+    traces = write_comparison(specs, path)
+    # an edited copy: adam's η halved, nothing else
+    wb = openpyxl.load_workbook(path)
+    wb["adam Settings"]["B4"] = specs["adam"].train.lr / 2
+    edited = str(folder / "edited.xlsx")
+    wb.save(edited)
+    lo = recalc_files([path, edited], str(folder / "lo"))
+    gnumeric = recalc_files([path], str(folder / "gnumeric"), engine="gnumeric")[0]
+    return {"path": path, "specs": specs, "traces": traces, "lo": lo[0], "edited": lo[1], "gnumeric": gnumeric}
+
+
+def test_one_run_per_optimizer_of_the_compare_table(book):
+    assert list(book["specs"]) == ["sgd", "momentum", "adagrad", "rmsprop", "adam"]
+    assert book["specs"]["adam"].train.lr == 0.1 and book["specs"]["sgd"].train.lr == 4.0
+    assert book["specs"]["adagrad"].train.eps == 1e-10 and book["specs"]["adam"].train.eps == 1e-8
+
+
+@pytest.mark.parametrize("engine", ["lo", "gnumeric"])
+def test_every_formula_cell_recalculates_to_the_stored_value(book, engine):
+    n, bad = compare_cells(book["path"], book[engine])
+    assert n > 0 and not bad, bad[:3]
+
+
+def test_each_runs_history_is_that_optimizers_run(book):
+    cells = read_cells(book["lo"])
+    for label, spec in book["specs"].items():
+        expected = sheetnet.train(spec).loss
+        hist = cells[f"{label} History"]
+        got = [hist[(3 + k, 2)][1] for k in range(len(expected))]
+        np.testing.assert_allclose(got, expected, rtol=1e-9)
+
+
+def test_editing_one_runs_eta_moves_that_run_only(book):
+    cells = read_cells(book["edited"])
+    for label, spec in book["specs"].items():
+        if label == "adam":
+            spec = spec.with_train(lr=spec.train.lr / 2)
+        expected = sheetnet.train(spec).loss
+        hist = cells[f"{label} History"]
+        got = [hist[(3 + k, 2)][1] for k in range(len(expected))]
+        np.testing.assert_allclose(got, expected, rtol=1e-9, err_msg=label)
+
+
+def test_the_compare_table_must_name_optimizers_with_positive_rates(tmp_path):
+    base = (sheetnet.example("optimizers").path)
+    text = open(base).read()
+    for bad, message in (("adamm = 0.1", "did you mean 'adam'"), ("adam = 0", "> 0"), ("adam = \"x\"", "number")):
+        path = tmp_path / "bad.toml"
+        path.write_text(text.replace("adam = 0.1", bad))
+        with pytest.raises(SpecError, match=message):
+            sheetnet.load_spec(str(path))
+
+
+def test_cli_compare_and_a_clear_refusal_to_read_a_comparison(tmp_path):
+    out = tmp_path / "o.xlsx"
+    r = CliRunner().invoke(main, ["compare", "optimizers", "-o", str(out), "--epochs", "3"])
+    assert r.exit_code == 0, r.output
+    assert [line.split()[0] for line in r.stdout.splitlines()] == ["sgd", "momentum", "adagrad", "rmsprop", "adam"]
+    r = CliRunner().invoke(main, ["read", str(out), "--json"])
+    assert r.exit_code == 2 and "comparison of several runs" in r.output and "Traceback" not in r.output
