@@ -89,7 +89,8 @@ def test_cnn123_learns_the_three_digits():
     trace = sheetnet.train(spec)
     y = sheetnet.engine.Model(spec).forward(trace.final_theta, spec.data.inputs)[-1][1]
     assert (y.argmax(axis=1) == spec.data.targets.argmax(axis=1)).all()
-    assert trace.final_loss < trace.loss[0] / 10
+    assert (np.diff(trace.loss) < 0).all()  # a calm descent, fit for a picture in the gallery
+    assert trace.final_loss < trace.loss[0] / 3
 
 
 def test_resume_of_a_cnn_equals_one_long_run():
