@@ -13,7 +13,7 @@ import xlsxwriter
 from .engine import Model, train
 from .files import atomic_path
 from .layout import HISTORY, META, Cell, choose_layout, ref
-from .workbook import FORMAT_VERSION, FastWorksheet, _Writer, check_output_path
+from .workbook import FORMAT_VERSION, FastWorksheet, Writer, check_output_path
 
 COMPARE = "Compare"
 
@@ -45,7 +45,7 @@ def write_comparison(specs: dict, path: str, progress=None) -> dict:
         for label, trace in traces.items():
             model = Model(trace.spec)
             lay = choose_layout(model, trace.steps, trace.orders, "compact", start=trace.start, prefix=f"{label} ")
-            writers[label] = _Writer(wb, trace, model, lay)
+            writers[label] = Writer(wb, trace, model, lay)
         _write_compare(wb, compare, writers)
         for w in writers.values():
             w.write_run()

@@ -90,7 +90,7 @@ def write_workbook(trace, path: str, layout: str = "auto", blank: tuple[str, ...
     with atomic_path(path, suffix=".xlsx.part") as tmp:
         wb = xlsxwriter.Workbook(tmp, {"constant_memory": True, "strings_to_formulas": False,
                                        "strings_to_numbers": False, "strings_to_urls": False})
-        _Writer(wb, trace, model, lay, blank).write()
+        Writer(wb, trace, model, lay, blank).write()
         wb.close()
     return lay.name
 
@@ -108,7 +108,10 @@ def _check_formula_lengths(model, lay, path):
                                     "wide for a workbook of formulas", path)
 
 
-class _Writer:
+class Writer:
+    """Writes one run into an open XlsxWriter workbook: ``write()`` for a workbook of its own
+    (guide, run sheets, the hidden spec), ``write_run()`` for its sheets alone (compare.py)."""
+
     def __init__(self, wb, trace, model, lay, blank=()):
         self.wb, self.trace, self.model, self.lay = wb, trace, model, lay
         self.blank = tuple(blank)

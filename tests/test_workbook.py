@@ -105,7 +105,7 @@ def test_a_failed_write_leaves_the_previous_file_and_no_part_file(tmp_path, monk
     def boom(self):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(workbook._Writer, "write", boom)
+    monkeypatch.setattr(workbook.Writer, "write", boom)
     with pytest.raises(RuntimeError):
         write_workbook(sheetnet.train(sheetnet.example("mazur")), str(path))
     assert path.read_bytes() == b"previous contents"
