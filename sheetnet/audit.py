@@ -63,9 +63,7 @@ def expected_cells(book, trace=None):
         refs.step = k
         vals = StepValues(trace, model, k)
         for cell, kind, layer, item, pos in lay.step_cells(k):
-            name = names.name(kind, layer, item) + (f" (sample {pos + 1})" if lay.max_batch > 1 and
-                                                    kind not in ("p0", "g", "p1", "lr", "data_loss",
-                                                                 "penalty", "L") and pos >= 0 else "")
+            name = names.name(kind, layer, item) + (f" (sample {pos + 1})" if lay.per_sample(kind, layer) else "")
             yield cell, name, build.formula(kind, layer, item, k, pos), vals.get(kind, layer, item, pos)
     sheets = lay.sheets
     for k in range(lay.n_steps):
@@ -88,9 +86,7 @@ def audit(book, rtol: float = 1e-9, atol: float = 1e-12) -> list[Finding]:
         if isinstance(value, Error):
             kind = "error"
         elif found_formula is None:
-            kind = "constant" if value is not None else "missing"
-            if kind == "constant" and _close(value, expected, rtol, atol):
-                kind = "constant"
+            kind = "constant" if value is not None else "missing"  # a typed value replaced the formula
         elif found_formula and not same_formula(found_formula, formula):
             kind = "formula"
         elif value is None:

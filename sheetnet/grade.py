@@ -89,7 +89,7 @@ def grade(book, rtol: float | None = None, digits: int | None = None) -> list[An
                 continue
             found = book.found(cell)[1]
             expected = float(vals.get(kind, layer, item, pos))
-            name = names.name(kind, layer, item) + (f" (sample {pos + 1})" if lay.max_batch > 1 else "")
+            name = names.name(kind, layer, item) + (f" (sample {pos + 1})" if lay.per_sample(kind, layer) else "")
             consistent = _evaluate(build.formula(kind, layer, item, k, pos), cell.sheet, book, settings)
             if not isinstance(found, float) or isinstance(found, bool):
                 verdict = "missing"

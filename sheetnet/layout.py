@@ -203,6 +203,7 @@ class _Layout:
         self.sheets = Sheets(model, start_state=self.start_step > 0 and bool(model.optimizer.state), prefix=prefix)
         self.blocks = step_blocks(model, self.max_batch)
         self.items = {b.key: b.items for b in self.blocks}
+        self.per_sample_keys = {b.key: b.per_sample for b in self.blocks}
 
     def samples(self, step: int):
         """Indices (rows of the Data sheet) of the samples of ``step``, in batch order."""
@@ -228,6 +229,10 @@ class _Layout:
         if step:
             return self.cell(name, None, idx, step - 1)
         return self.sheets.start_state(name, idx) if self.sheets.state_names else None
+
+    def per_sample(self, kind: str, layer) -> bool:
+        """Does the quantity have one value per sample of the batch (and the batch more than one)?"""
+        return self.max_batch > 1 and self.per_sample_keys.get((kind, layer), False)
 
     def frozen(self, idx: int) -> bool:
         """A bias kept at its starting value (freeze_biases): it has no optimizer state."""
