@@ -47,7 +47,7 @@ from torch import nn
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # this checkout's sheetnet
 import sheetnet  # noqa: E402
-from sheetnet.network import Parameters  # noqa: E402
+from sheetnet.engine.network import Parameters  # noqa: E402
 
 LR = 0.5
 RTOL = 1e-8

@@ -22,7 +22,7 @@ CHILD = """
 import sys, time, resource
 sys.path.insert(0, {root!r})
 import sheetnet
-from sheetnet.workbook import write_workbook
+from sheetnet.sheet import write_workbook
 t0 = time.perf_counter()
 trace = sheetnet.train(sheetnet.example("mazur-10k"))
 t1 = time.perf_counter()
@@ -46,7 +46,7 @@ def raw_xlsxwriter(cells, path):
 
 
 def main():
-    from sheetnet.cells import read_cells
+    from sheetnet.book.cells import read_cells
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "mazur-10k.xlsx")
         out = subprocess.run([sys.executable, "-c", CHILD.format(root=ROOT, path=path)], capture_output=True,
@@ -64,7 +64,7 @@ def main():
                 ("sheetnet / plain (cells per second)", f"{t_raw / t_write:.2f}x"),
                 ("peak memory (max RSS, train + write)", f"{rss:.0f} MB"), ("file size", f"{size / 1e6:.1f} MB")]
         if "--no-recalc" not in sys.argv:
-            from sheetnet.recalc import recalc_files
+            from sheetnet.book.recalc import recalc_files
             t0 = time.perf_counter()
             recalc_files([path], os.path.join(tmp, "lo"))
             rows.append(("LibreOffice recalculation (headless, incl. start)", f"{time.perf_counter() - t0:.1f} s"))

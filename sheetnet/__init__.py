@@ -6,7 +6,7 @@
     >>> trace.step(0).forward
 """
 
-from .engine import train
+from .engine.training import train
 from .errors import SheetnetError, SpecError, WorkbookError
 from .examples import example, example_names
 from .spec import Spec, load_spec, parse_spec

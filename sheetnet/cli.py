@@ -16,7 +16,7 @@ import click
 
 from . import __version__
 from . import examples as ex
-from .engine import train as train_run
+from .engine.training import train as train_run
 from .errors import SheetnetError
 from .walkthrough import as_dicts, render, walkthrough
 
@@ -59,7 +59,7 @@ def _train_with_progress(spec, record=True):
 
 
 def ex_batches(spec):
-    from .engine import batches
+    from .engine.training import batches
     return batches(spec)
 
 
@@ -135,11 +135,11 @@ def train(spec, output, epochs, as_json, layout):
     """
     run = _load(spec, epochs)
     if output:
-        from .workbook import check_output_path
+        from .sheet.workbook import check_output_path
         check_output_path(output)
     trace = _train_with_progress(run, record=True)
     if output:
-        from .workbook import write_workbook
+        from .sheet.workbook import write_workbook
         write_workbook(trace, output, layout=layout)
         click.echo(f"wrote {output}", err=True)
     if as_json:
@@ -203,7 +203,7 @@ def demo(output):
     """
     run = ex.example("mazur")
     _walk(run, 1, 1, False)
-    from .workbook import check_output_path, write_workbook
+    from .sheet.workbook import check_output_path, write_workbook
     check_output_path(output)
     write_workbook(train_run(run), output)
     click.echo(f"wrote {output}: open it in Excel or LibreOffice, change eta or a weight, and watch it recompute",
@@ -226,12 +226,12 @@ def recalc(book, output, check):
     import os
     import tempfile
 
-    from .cells import open_xlsx
-    from .recalc import recalc_files, recalc_workbook
+    from .book.cells import open_xlsx
+    from .book.recalc import recalc_files, recalc_workbook
 
     open_xlsx(book).close()  # a clear error for what is not a workbook
     if check:
-        from .check import compare
+        from .book.check import compare
         with tempfile.TemporaryDirectory() as tmp:
             n, bad = compare(book, recalc_files([book], tmp)[0])
         for m in bad[:20]:
@@ -240,7 +240,7 @@ def recalc(book, output, check):
         sys.exit(1 if bad else 0)
     target = output or book
     if output:
-        from .workbook import check_output_path
+        from .sheet.workbook import check_output_path
         check_output_path(output)
     recalc_workbook(book, target)
     click.echo(f"recalculated {book} -> {os.path.abspath(target)}" if output else f"recalculated {book}", err=True)
@@ -261,11 +261,11 @@ def read(book, as_json, spec_out):
     detected; sheetnet then recomputes the run from the workbook's inputs
     and says so on stderr.
     """
-    from .reader import open_book, stored_values
+    from .book.reader import open_book, stored_values
 
     b = open_book(book)
     if spec_out:
-        from .spec_toml import to_toml
+        from .spec.toml_out import to_toml
         _write_text(spec_out, to_toml(b.spec), book)
         click.echo(f"wrote {spec_out}", err=True)
         if not as_json:
@@ -326,14 +326,14 @@ def audit(book, as_json, rtol, digits, graded):
     for the common confusions) or missing; a graded copy is written beside it.
     Exit status: 0 clean (all answers right), 1 findings, 2 unusable workbook.
     """
-    from .reader import open_book
+    from .book.reader import open_book
 
     b = open_book(book)
     if b.exercise:
         _grade(b, book, as_json, rtol, digits, graded)
         return
-    from .audit import audit as run_audit
-    from .audit import report
+    from .book.audit import audit as run_audit
+    from .book.audit import report
 
     findings = run_audit(b, rtol=1e-9 if rtol is None else rtol)
     if as_json:
@@ -346,8 +346,8 @@ def audit(book, as_json, rtol, digits, graded):
 def _grade(b, book, as_json, rtol, digits, graded):
     import os
 
-    from .grade import grade, summary, write_graded_copy
-    from .workbook import check_output_path
+    from .book.grade import grade, summary, write_graded_copy
+    from .sheet.workbook import check_output_path
 
     graded = graded or os.path.splitext(book)[0] + ".graded.xlsx"
     check_output_path(graded, reading=book)
@@ -380,8 +380,8 @@ def exercise(spec, output, steps, blank):
     its equation. The student fills in numbers (or formulas) in Excel or
     LibreOffice and saves; `sheetnet audit EX.xlsx` then grades every answer.
     """
-    from .layout import EXERCISE_SECTIONS
-    from .workbook import check_output_path, write_workbook
+    from .sheet.layout import EXERCISE_SECTIONS
+    from .sheet.workbook import check_output_path, write_workbook
 
     parts = tuple(p.strip() for p in blank.split(",") if p.strip())
     for p in parts:
@@ -416,8 +416,8 @@ def resume(book, output, epochs, layout, as_json):
     the last step's updated parameters is taken as it is. N epochs and then
     N more with resume give the numbers of 2N epochs in one go.
     """
-    from .reader import final_state, open_book
-    from .workbook import check_output_path, write_workbook
+    from .book.reader import final_state, open_book
+    from .sheet.workbook import check_output_path, write_workbook
 
     check_output_path(output, reading=book)
     b = open_book(book)

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import xlsxwriter
 
-from .engine import Model, train
+from .engine.training import Model, train
 from .files import atomic_path
-from .layout import HISTORY, META, Cell, choose_layout, ref
-from .workbook import FORMAT_VERSION, FastWorksheet, Writer, check_output_path
+from .sheet.layout import HISTORY, META, Cell, choose_layout, ref
+from .sheet.workbook import FORMAT_VERSION, FastWorksheet, Writer, check_output_path
 
 COMPARE = "Compare"
 

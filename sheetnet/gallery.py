@@ -81,8 +81,8 @@ def gallery_names() -> list[str]:
 def write_books(names: list[str], folder: str, progress=None) -> dict[str, str]:
     """Train every example in ``names`` and write ``folder/<name>.xlsx`` (layout auto);
     return {name: path}."""
-    from .engine import train
-    from .workbook import write_workbook
+    from .engine.training import train
+    from .sheet.workbook import write_workbook
 
     os.makedirs(folder, exist_ok=True)
     paths = {}
@@ -221,7 +221,7 @@ def picture_paths(name: str, img_dir: str) -> tuple[str, str]:
 
 def draw_pictures(books: dict[str, str], img_dir: str, progress=None) -> list[str]:
     """Print every workbook to PDF (one LibreOffice start) and render the pictures of each."""
-    from .recalc import pdf_files
+    from .book.recalc import pdf_files
 
     find_tool("pdftotext")
     find_tool("pdftoppm")
@@ -257,7 +257,7 @@ def make_gallery(folder: str, names: list[str] | None = None, pictures: bool = T
     if os.path.exists(folder) and not os.path.isdir(folder):
         raise GalleryError("not a folder", folder)
     if pictures:  # fail before any work when a tool is missing
-        from .recalc import find_soffice
+        from .book.recalc import find_soffice
         find_soffice()
         find_tool("pdftotext")
         find_tool("pdftoppm")

@@ -7,11 +7,11 @@ so the walk-through, the engine and the spreadsheet say the same thing.
 
 from __future__ import annotations
 
-import re
 import textwrap
 from dataclasses import asdict, dataclass
 
 from .ops import formula as f
+from .ops.symbols import Symbols, fmt, pretty
 
 MAX_TERMS = 8  # longer sums are shown as first terms … last term
 
@@ -25,53 +25,6 @@ class Line:
     value: float
 
 
-def fmt(x: float) -> str:
-    """9 significant digits, as the worked examples print them."""
-    return f"{float(x):.9g}"
-
-
-_BIN_OP = re.compile(r"(?<![0-9]e)(?<=[\w)\]§])([-+])(?=[\w(√§])")
-
-
-def pretty(text: str) -> str:
-    """Formula text as a textbook writes it: · for *, ² for ^2, √ for SQRT, spaced − and +."""
-    text = text.replace("^2", "²").replace("*", "·").replace("SQRT(", "√(")
-    return _BIN_OP.sub(lambda m: " − " if m.group(1) == "-" else " + ", text)
-
-
-class Symbols:
-    """Placeholder tokens for the names in an equation, so that names such as ``∂E/∂W[h1<-i1]``
-    pass through the formula combinators untouched; shown as names, then as numbers."""
-
-    _TOKEN = re.compile(r"§(\d+)§")
-
-    def __init__(self):
-        self.names: list[str] = []
-        self.values: list[float] = []
-        self.index: dict[str, int] = {}
-
-    def __call__(self, name: str, value: float) -> str:
-        if name not in self.index:
-            self.index[name] = len(self.names)
-            self.names.append(name)
-            self.values.append(float(value))
-        else:
-            self.values[self.index[name]] = float(value)
-        return f"§{self.index[name]}§"
-
-    def as_names(self, text: str) -> str:
-        return self._TOKEN.sub(lambda m: self.names[int(m.group(1))], text)
-
-    def as_numbers(self, text: str) -> str:
-        text = self._TOKEN.sub(lambda m: _num(self.values[int(m.group(1))]), text)
-        return re.sub(r"\(\((-[0-9.eE+-]+)\)\)", r"(\1)", text)  # σ((-0.5)) -> σ(-0.5)
-
-
-def _num(x) -> str:
-    s = fmt(x)
-    return f"({s})" if s.startswith("-") else s
-
-
 def _sum_terms(terms: list[str]) -> str:
     if len(terms) > MAX_TERMS:
         terms = terms[:3] + ["…"] + terms[-1:]
@@ -82,7 +35,7 @@ class _Step:
     """The values of one sample in one step, and the lines being written."""
 
     def __init__(self, trace, k: int, sample_pos: int):
-        from .engine import Model  # the registry objects of the run
+        from .engine.training import Model  # the registry objects of the run
 
         self.trace, self.spec, self.P = trace, trace.spec, trace.params
         self.model = Model(trace.spec)
@@ -121,7 +74,7 @@ class _Step:
 
 def walkthrough(trace, k: int = 0, sample: int = 0) -> list[Line]:
     """The lines of step ``k`` for the ``sample``-th sample of its batch."""
-    from .wiring import wirings
+    from .engine.wiring import wirings
 
     s = _Step(trace, k, sample)
     spec, P, model, sym = s.spec, s.P, s.model, s.sym

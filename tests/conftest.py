@@ -16,7 +16,7 @@ sys.path.insert(0, ROOT)
 class Corpus:
     def __init__(self, folder):
         import sheetnet
-        from sheetnet.workbook import write_workbook
+        from sheetnet.sheet import write_workbook
         from corpus import corpus
 
         self.folder = folder
@@ -37,7 +37,7 @@ class Corpus:
     def recalced(self, engine):
         """{name: recalculated path} for every workbook (computed once per engine)."""
         if engine not in self._recalced:
-            from sheetnet.recalc import recalc_files
+            from sheetnet.book.recalc import recalc_files
             names = list(self.paths)
             if engine == "gnumeric":  # Gnumeric starts once per file; the 10k-step run is LibreOffice's
                 names = [n for n in names if n != "mazur-10k"]

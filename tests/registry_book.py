@@ -7,7 +7,7 @@ import numpy as np
 import xlsxwriter
 from xlsxwriter.utility import xl_rowcol_to_cell
 
-from sheetnet.layout import SETTING_NAMES
+from sheetnet.sheet.layout import SETTING_NAMES
 from sheetnet.ops import ACTIVATIONS, LOSSES, OPTIMIZERS, penalty
 
 Z = [-1000.0, -745.0, -30.0, -2.5, -0.3, 0.0, 1e-9, 0.7, 3.0, 40.0, 709.0, 1000.0]

@@ -21,7 +21,7 @@ import openpyxl
 from click.testing import CliRunner
 
 import sheetnet
-from sheetnet.cells import sheet_paths
+from sheetnet.book.cells import sheet_paths
 from sheetnet.cli import main
 
 EXAMPLES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "sheetnet", "examples")
@@ -89,7 +89,7 @@ def assert_same_spec(got, want, rtol: float = 0.0):
     """Two parsed specs field by field: name, layers (kind, size, shape, names, activation,
     weights, biases, weight names), loss, train and data.  A layer of ``want`` that draws its
     weights (init) is compared with the weights the engine draws for it."""
-    from sheetnet.network import Parameters
+    from sheetnet.engine.network import Parameters
 
     def same(a, b, what):
         a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
@@ -184,13 +184,13 @@ def _set_v(xml: str, a1: str, v: str) -> str:
 
 def stored(path, cell):
     """(formula, value) of a cell as stored in the file."""
-    from sheetnet.cells import read_cells
+    from sheetnet.book.cells import read_cells
     return read_cells(str(path)).get(cell.sheet, {}).get((cell.row, cell.col), (None, None))
 
 
 def with_params(spec, theta):
     """The spec with the starting parameters ``theta`` (flat, in the engine's order)."""
-    from sheetnet.network import Parameters
+    from sheetnet.engine.network import Parameters
     P = Parameters(spec)
     layers = list(spec.layers)
     for l in range(len(P.shapes)):

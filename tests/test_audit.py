@@ -21,11 +21,11 @@ import sheetnet
 from corpus import make
 from roundtrip_util import (assert_one_line_error, fingerprint, one_json, run, run_json, set_cells, spec_of,
                             stored, zip_set_values)
-from sheetnet.cells import sheet_paths
+from sheetnet.book.cells import sheet_paths
 from sheetnet.engine import Model
-from sheetnet.layout import Sheets, choose_layout
-from sheetnet.recalc import recalc_files
-from sheetnet.workbook import write_workbook
+from sheetnet.sheet.layout import Sheets, choose_layout
+from sheetnet.book.recalc import recalc_files
+from sheetnet.sheet import write_workbook
 
 FINDING_KEYS = {"sheet", "cell", "name", "kind", "expected_value", "found_value", "expected_formula",
                 "found_formula", "where", "rel_error"}

@@ -118,10 +118,10 @@ def test_walkthrough_of_a_cnn_step():
 def test_cnn_workbook_reads_back_audits_clean_and_resumes(tmp_path):
     import tomllib
 
-    from sheetnet.audit import audit
-    from sheetnet.reader import final_state, open_book, stored_values
-    from sheetnet.spec_toml import to_toml
-    from sheetnet.workbook import write_workbook
+    from sheetnet.book.audit import audit
+    from sheetnet.book.reader import final_state, open_book, stored_values
+    from sheetnet.spec.toml_out import to_toml
+    from sheetnet.sheet import write_workbook
 
     spec = sheetnet.parse_spec(cnn(epochs=2, batch_size=3, optimizer="momentum"))
     trace = sheetnet.train(spec)

@@ -10,12 +10,12 @@ import pytest
 from click.testing import CliRunner
 
 import sheetnet
-from sheetnet.cells import read_cells
-from sheetnet.check import compare as compare_cells
+from sheetnet.book.cells import read_cells
+from sheetnet.book.check import compare as compare_cells
 from sheetnet.cli import main
 from sheetnet.compare import runs, write_comparison
 from sheetnet.errors import SpecError
-from sheetnet.recalc import recalc_files
+from sheetnet.book.recalc import recalc_files
 
 
 @pytest.fixture(scope="module")

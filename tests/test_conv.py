@@ -1,4 +1,4 @@
-"""The convolution and max-pooling kernels (sheetnet.conv) against torch float64.
+"""The convolution and max-pooling kernels (sheetnet.engine.conv) against torch float64.
 
 Forward passes against ``conv2d`` / ``max_pool2d(return_indices=True)`` / ``flatten``;
 backward passes against torch autograd and central finite differences; max pooling's tie
@@ -30,7 +30,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
-from sheetnet.conv import (  # noqa: E402
+from sheetnet.engine.conv import (  # noqa: E402
     conv_backward, conv_forward, conv_grads, conv_input_grad, flatten_maps, maxpool_backward,
     maxpool_forward, pool_plane_index, unflatten_maps,
 )

@@ -19,11 +19,11 @@ import sheetnet
 from corpus import make
 from roundtrip_util import (assert_one_line_error, example_dict, fingerprint, one_json, run, set_cells, spec_of,
                             zip_set_values)
-from sheetnet.cells import read_cells
+from sheetnet.book.cells import read_cells
 from sheetnet.engine import Model
-from sheetnet.layout import EXERCISE_SECTIONS, choose_layout
-from sheetnet.recalc import recalc_files
-from sheetnet.spec_toml import to_toml
+from sheetnet.sheet.layout import EXERCISE_SECTIONS, choose_layout
+from sheetnet.book.recalc import recalc_files
+from sheetnet.spec.toml_out import to_toml
 
 PARTS = "forward,loss,backward,update"
 ANSWER_KEYS = {"sheet", "cell", "name", "found", "expected", "consistent_value", "verdict", "hint", "where", "ok"}

@@ -21,7 +21,7 @@ from click.testing import CliRunner
 
 import sheetnet
 from sheetnet import gallery
-from sheetnet.cells import read_cells
+from sheetnet.book.cells import read_cells
 from sheetnet.cli import main
 
 REPO = Path(__file__).resolve().parents[1]

@@ -18,10 +18,10 @@ import sheetnet
 from corpus import corpus, make
 from roundtrip_util import (assert_same_run, assert_same_spec, one_json, run, run_json, set_cells,
                             spec_of, zip_set_values)
-from sheetnet.layout import Sheets
+from sheetnet.sheet.layout import Sheets
 from sheetnet.engine import Model, batches
-from sheetnet.recalc import recalc_files
-from sheetnet.workbook import write_workbook
+from sheetnet.book.recalc import recalc_files
+from sheetnet.sheet import write_workbook
 
 CORPUS = sorted(corpus())
 

@@ -16,11 +16,11 @@ import sheetnet
 from corpus import make
 from roundtrip_util import (assert_one_line_error, assert_same_run, fingerprint, one_json, run, run_json,
                             set_cells, spec_of)
-from sheetnet.check import compare
+from sheetnet.book.check import compare
 from sheetnet.engine import Model, Start
 from sheetnet.engine import train as engine_train
-from sheetnet.recalc import recalc_files
-from sheetnet.workbook import write_workbook
+from sheetnet.book.recalc import recalc_files
+from sheetnet.sheet import write_workbook
 
 N = 2  # epochs per leg
 # every optimizer, with shuffling, lr_decay, mini-batches with a short last batch (5 samples in
@@ -64,7 +64,7 @@ def legs(tmp_path_factory):
         out[opt] = dict(spec=spec, first=first, second=second, third=third, j2=j2, j3=j3)
     # a weight of the last step's updated parameters overwritten by a constant
     spec = out["adam"]["spec"]
-    from sheetnet.reader import open_book
+    from sheetnet.book.reader import open_book
     lay = open_book(out["adam"]["first"]).layout
     cell = lay.cell("p1", None, 2, lay.n_steps - 1)
     edited = set_cells(out["adam"]["first"], str(folder / "adam-edited.xlsx"), {cell: EDITED_WEIGHT})
@@ -126,7 +126,7 @@ def test_a_weight_typed_into_the_last_step_is_where_resume_starts(legs):
     unedited = legs["adam"]["j2"]
     assert not np.allclose(e["j"]["losses"], unedited["losses"], rtol=1e-6)
     # the continued workbook starts from the typed weight
-    from sheetnet.reader import open_book
+    from sheetnet.book.reader import open_book
     P = Model(spec).params
     sheets = open_book(e["next"]).layout.sheets
     from roundtrip_util import stored

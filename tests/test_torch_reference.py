@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import sheetnet
-from sheetnet.network import Parameters
+from sheetnet.engine.network import Parameters
 from sheetnet.ops import ACTIVATIONS, LOSSES, OPTIMIZERS
 from torch_reference import ACTIVATIONS as T_ACTIVATIONS
 from torch_reference import LOSSES as T_LOSSES

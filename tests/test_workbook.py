@@ -11,12 +11,12 @@ import openpyxl
 import pytest
 
 import sheetnet
-from sheetnet.cells import read_cells
+from sheetnet.book.cells import read_cells
 from sheetnet.engine import Model
 from sheetnet.errors import WorkbookError
-from sheetnet.layout import choose_layout
-from sheetnet.recalc import recalc_files
-from sheetnet.workbook import write_workbook
+from sheetnet.sheet.layout import choose_layout
+from sheetnet.book.recalc import recalc_files
+from sheetnet.sheet import write_workbook
 
 
 def layout_of(trace, layout):
@@ -100,7 +100,7 @@ def test_text_from_the_spec_is_written_as_text(tmp_path):
 def test_a_failed_write_leaves_the_previous_file_and_no_part_file(tmp_path, monkeypatch):
     path = tmp_path / "book.xlsx"
     path.write_bytes(b"previous contents")
-    from sheetnet import workbook
+    from sheetnet.sheet import workbook
 
     def boom(self):
         raise RuntimeError("disk full")

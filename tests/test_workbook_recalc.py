@@ -7,7 +7,7 @@ import pytest
 
 from corpus import corpus
 from registry_book import COVERED
-from sheetnet.check import compare
+from sheetnet.book.check import compare
 from sheetnet.ops import ACTIVATIONS, LOSSES, OPTIMIZERS
 
 NAMES = sorted(corpus()) + ["mazur", "registry"]
@@ -45,7 +45,7 @@ def test_corpus_covers_every_setting():
 
 
 def test_mazur_10k_history_after_libreoffice_recalculation(corpus_books):
-    from sheetnet.cells import read_cells
+    from sheetnet.book.cells import read_cells
     path = corpus_books.recalced("lo")["mazur-10k"]
     hist = read_cells(path, sheets=["History"])["History"]
     step_col = {v: r for (r, c), (_, v) in hist.items() if c == 0 and isinstance(v, float)}

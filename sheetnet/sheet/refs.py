@@ -4,7 +4,7 @@ formula a workbook holds) or as a name (the equation shown beside it)."""
 from __future__ import annotations
 
 from .layout import PARAM_KINDS, SETTING_NAMES, ref, ref_range
-from .walkthrough import Symbols, pretty
+from ..ops.symbols import Symbols, pretty
 
 
 class CellRefs:

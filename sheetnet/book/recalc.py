@@ -15,7 +15,7 @@ import subprocess
 import tempfile
 from urllib.parse import quote
 
-from .errors import SheetnetError
+from ..errors import SheetnetError
 
 _PROFILE = """<?xml version="1.0" encoding="UTF-8"?>
 <oor:items xmlns:oor="http://openoffice.org/2001/registry" xmlns:xs="http://www.w3.org/2001/XMLSchema" \

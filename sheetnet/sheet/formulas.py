@@ -9,9 +9,9 @@ the ops registry, the only place that knows Excel's function names.
 
 from __future__ import annotations
 
-from .ops import formula as f
-from .ops import penalty
-from .wiring import wirings
+from ..ops import formula as f
+from ..ops import penalty
+from ..engine.wiring import wirings
 
 
 class StepFormulas:

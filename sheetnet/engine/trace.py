@@ -22,6 +22,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .schedule import learning_rate
+
 
 class Trace:
     def __init__(self, spec, params, optimizer, n_steps, orders, steps, record=True, start=None):
@@ -33,7 +35,6 @@ class Trace:
         sizes = [layer.size for layer in spec.layers[1:]]
         self.loss = np.empty(n_steps)
         self.penalty = np.empty(n_steps)
-        from .engine import learning_rate  # local: the engine imports this module
         first = start.epoch if start is not None else 0
         self.lr = np.array([learning_rate(spec, first + e) for e, _, _ in steps])
         self.final_theta = None

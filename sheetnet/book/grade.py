@@ -10,13 +10,13 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from .engine import Model
-from .files import atomic_path
-from .formulas import StepFormulas
-from .layout import EXERCISE_SECTIONS, SETTING_NAMES, Cell, qualified
-from .ops.evaluate import evaluate
-from .refs import CellRefs, NameRefs
-from .values import StepValues
+from ..engine.training import Model
+from ..files import atomic_path
+from ..sheet.formulas import StepFormulas
+from ..sheet.layout import EXERCISE_SECTIONS, SETTING_NAMES, Cell, qualified
+from ..ops.evaluate import evaluate
+from ..sheet.refs import CellRefs, NameRefs
+from ..sheet.values import StepValues
 
 VERDICTS = {"correct": "correct", "consistent": "consistent with your earlier value", "wrong": "wrong",
             "missing": "not answered"}

@@ -6,9 +6,10 @@ import math
 
 import numpy as np
 
-from .errors import SpecError, suggest
-from .ops import ACTIVATIONS
-from .spec import INIT_SCHEMES, LAYER_KEYS, LAYER_KINDS, Layer, _matrix, _names, _no_unknown, _number, _vector
+from ..errors import SpecError, suggest
+from ..ops import ACTIVATIONS
+from .checks import as_matrix, as_names, as_number, as_vector, no_unknown
+from .model import INIT_SCHEMES, LAYER_KEYS, LAYER_KINDS, Layer
 
 
 def parse_layers(raw, fname) -> tuple[Layer, ...]:
@@ -27,7 +28,7 @@ def parse_layers(raw, fname) -> tuple[Layer, ...]:
         if kind not in LAYER_KINDS:
             raise SpecError(f"unknown layer kind {kind!r}" + suggest(kind, LAYER_KINDS), f"{where}, key 'kind'")
         where = f"{fname}, layer {i} ({kind})"
-        _no_unknown(t, LAYER_KEYS[kind], where)
+        no_unknown(t, LAYER_KEYS[kind], where)
         if (i == 1) != (kind == "input"):
             raise SpecError("the first layer must be the input layer, and only the first", where)
         if kind == "input":
@@ -56,7 +57,7 @@ def parse_layers(raw, fname) -> tuple[Layer, ...]:
 def _size(t, where) -> int:
     if "size" not in t:
         raise SpecError("missing required key 'size'", where)
-    size = _number(t["size"], f"{where}, key 'size'", integer=True)
+    size = as_number(t["size"], f"{where}, key 'size'", integer=True)
     if size < 1:
         raise SpecError(f"must be at least 1, got {size}", f"{where}, key 'size'")
     return size
@@ -68,7 +69,7 @@ def _parse_input(t, where) -> Layer:
         s = t["shape"]
         if not isinstance(s, list) or not s or len(s) > 2:
             raise SpecError("expected [height, width]", f"{where}, key 'shape'")
-        shape = tuple(_number(v, f"{where}, key 'shape'", integer=True) for v in s)
+        shape = tuple(as_number(v, f"{where}, key 'shape'", integer=True) for v in s)
         if min(shape) < 1:
             raise SpecError("sizes must be at least 1", f"{where}, key 'shape'")
         size = math.prod(shape)
@@ -76,7 +77,7 @@ def _parse_input(t, where) -> Layer:
             raise SpecError(f"size {t['size']} does not match shape {list(shape)} ({size} units)", where)
     else:
         size = _size(t, where)
-    names = _names(t["names"], size, f"{where}, key 'names'") if "names" in t else None
+    names = as_names(t["names"], size, f"{where}, key 'names'") if "names" in t else None
     if names is None:
         if shape is not None and len(shape) == 2:
             names = tuple(f"x{r + 1}_{c + 1}" for r in range(shape[0]) for c in range(shape[1]))
@@ -91,7 +92,7 @@ def _parse_dense(t, where, fan_in: int, index: int) -> Layer:
         raise SpecError("missing required key 'activation'", where)
     act = t["activation"]
     ACTIVATIONS.get_named(act, f"{where}, key 'activation'")
-    names = _names(t["names"], size, f"{where}, key 'names'") if "names" in t else \
+    names = as_names(t["names"], size, f"{where}, key 'names'") if "names" in t else \
         tuple(f"L{index - 1}.u{k + 1}" for k in range(size))
     has_w, has_b = "weights" in t, "biases" in t
     if has_w != has_b:
@@ -100,8 +101,8 @@ def _parse_dense(t, where, fan_in: int, index: int) -> Layer:
     if has_w:
         if "init" in t:
             raise SpecError("give either 'weights'/'biases' or 'init', not both", where)
-        weights = _matrix(t["weights"], size, fan_in, f"{where}, key 'weights'")
-        biases = _vector(t["biases"], size, f"{where}, key 'biases'")
+        weights = as_matrix(t["weights"], size, fan_in, f"{where}, key 'weights'")
+        biases = as_vector(t["biases"], size, f"{where}, key 'biases'")
     init = t.get("init", "xavier_uniform")
     if init not in INIT_SCHEMES:
         raise SpecError(f"unknown init {init!r}" + suggest(init, INIT_SCHEMES), f"{where}, key 'init'")
@@ -110,9 +111,9 @@ def _parse_dense(t, where, fan_in: int, index: int) -> Layer:
         wn = t["weight_names"]
         if not isinstance(wn, list) or len(wn) != size:
             raise SpecError(f"expected {size} rows of {fan_in} names", f"{where}, key 'weight_names'")
-        weight_names = tuple(_names(row, fan_in, f"{where}, key 'weight_names'") for row in wn)
+        weight_names = tuple(as_names(row, fan_in, f"{where}, key 'weight_names'") for row in wn)
     if "bias_names" in t:
-        bias_names = _names(t["bias_names"], size, f"{where}, key 'bias_names'")
+        bias_names = as_names(t["bias_names"], size, f"{where}, key 'bias_names'")
     return Layer(kind="dense", size=size, names=names, activation=act, weights=weights, biases=biases,
                  init=init, weight_names=weight_names, bias_names=bias_names)
 
@@ -124,8 +125,8 @@ def _parse_conv(t, where, prev: Layer, index: int) -> Layer:
     for key in ("filters", "kernel", "activation"):
         if key not in t:
             raise SpecError(f"missing required key '{key}'", where)
-    F = _number(t["filters"], f"{where}, key 'filters'", integer=True)
-    k = _number(t["kernel"], f"{where}, key 'kernel'", integer=True)
+    F = as_number(t["filters"], f"{where}, key 'filters'", integer=True)
+    k = as_number(t["kernel"], f"{where}, key 'kernel'", integer=True)
     H, W = prev.shape
     if F < 1:
         raise SpecError(f"must be at least 1, got {F}", f"{where}, key 'filters'")
@@ -135,7 +136,7 @@ def _parse_conv(t, where, prev: Layer, index: int) -> Layer:
     ACTIVATIONS.get_named(act, f"{where}, key 'activation'")
     if act == "softmax":
         raise SpecError("softmax is only allowed on the output layer", f"{where}, key 'activation'")
-    filters = _names(t["names"], F, f"{where}, key 'names'") if "names" in t else tuple(f"f{n + 1}" for n in range(F))
+    filters = as_names(t["names"], F, f"{where}, key 'names'") if "names" in t else tuple(f"f{n + 1}" for n in range(F))
     weights = biases = None
     has_w, has_b = "weights" in t, "biases" in t
     if has_w != has_b:
@@ -146,8 +147,8 @@ def _parse_conv(t, where, prev: Layer, index: int) -> Layer:
         raw = t["weights"]
         if not isinstance(raw, list) or len(raw) != F:
             raise SpecError(f"expected {F} filters of {k}x{k} numbers", f"{where}, key 'weights'")
-        weights = np.stack([_matrix(f, k, k, f"{where}, key 'weights', filter {n + 1}") for n, f in enumerate(raw)])
-        biases = _vector(t["biases"], F, f"{where}, key 'biases'")
+        weights = np.stack([as_matrix(f, k, k, f"{where}, key 'weights', filter {n + 1}") for n, f in enumerate(raw)])
+        biases = as_vector(t["biases"], F, f"{where}, key 'biases'")
     init = t.get("init", "xavier_uniform")
     if init not in INIT_SCHEMES:
         raise SpecError(f"unknown init {init!r}" + suggest(init, INIT_SCHEMES), f"{where}, key 'init'")
@@ -164,7 +165,7 @@ def _parse_maxpool(t, where, prev: Layer) -> Layer:
     F, H, W = prev.maps
     if H % p or W % p:
         raise SpecError(f"the pooling size {p} must divide the {H}x{W} maps of the conv layer", f"{where}, key 'size'")
-    names = _names(t["names"], F, f"{where}, key 'names'") if "names" in t else \
+    names = as_names(t["names"], F, f"{where}, key 'names'") if "names" in t else \
         tuple(f"max_{n}" for n in prev.map_names)
     Hp, Wp = H // p, W // p
     return Layer(kind="maxpool", size=F * Hp * Wp, names=_map_units(names, Hp, Wp), activation="linear",

@@ -6,7 +6,7 @@ import math
 from dataclasses import dataclass
 
 from .cells import Error, read_cells
-from .layout import qualified
+from ..sheet.layout import qualified
 
 
 @dataclass

@@ -16,10 +16,10 @@ import tomllib
 import numpy as np
 
 from .cells import Error, read_cells
-from .engine import Model, Start, batches, sample_orders, train
-from .errors import SpecError, WorkbookError
-from .layout import DATA, META, META_SPEC_ROW, PARAMS, SETTING_NAMES, SETTINGS, Cell, Sheets, choose_layout
-from .spec import Spec, parse_spec
+from ..engine.training import Model, Start, batches, sample_orders, train
+from ..errors import SpecError, WorkbookError
+from ..sheet.layout import DATA, META, META_SPEC_ROW, PARAMS, SETTING_NAMES, SETTINGS, Cell, Sheets, choose_layout
+from ..spec import Spec, parse_spec
 
 SETTING_KEYS = {"lr": "lr", "momentum": "momentum", "beta1": "beta1", "beta2": "beta2", "alpha": "alpha",
                 "eps": "eps", "l1": "l1", "l2": "l2", "lr_decay": "lr_decay"}  # [train] keys; delta is [loss]
@@ -154,7 +154,7 @@ class Stored:
 def stored_values(book: Book, rtol: float = 1e-9, atol: float = 1e-12) -> Stored:
     """The losses and final parameters the workbook stores, checked against the engine run
     on the workbook's own inputs (missing or stale values are listed, never papered over)."""
-    from .values import StepValues
+    from ..sheet.values import StepValues
 
     spec, lay = book.spec, book.layout
     trace = book.train()
@@ -186,9 +186,9 @@ def final_state(book: Book, stored: Stored | None = None):
     """Where the workbook's run ends, as the workbook now says: the engine's run of its
     inputs, except where a person typed a value or a formula of their own into the last
     step's updated parameters or optimizer state — that value is taken.  -> engine.Start"""
-    from .formulas import StepFormulas
-    from .ops.formula import same_formula
-    from .refs import CellRefs
+    from ..sheet.formulas import StepFormulas
+    from ..ops.formula import same_formula
+    from ..sheet.refs import CellRefs
 
     stored = stored or stored_values(book)
     trace, lay = stored.trace, book.layout

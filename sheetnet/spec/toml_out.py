@@ -6,7 +6,8 @@ import json
 
 import numpy as np
 
-from .spec import TRAIN_DEFAULTS, Spec
+from .model import Spec
+from .settings import TRAIN_DEFAULTS
 
 
 def _value(v) -> str:

@@ -15,7 +15,7 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import ParseError, fromstring, iterparse
 from openpyxl.utils.cell import column_index_from_string, coordinate_from_string
 
-from .errors import WorkbookError
+from ..errors import WorkbookError
 
 MAX_UNPACKED = 2 * 1024**3  # bytes
 MAX_RATIO = 200  # unpacked / packed, per member

@@ -11,7 +11,7 @@ from functools import cached_property
 
 import numpy as np
 
-from .spec import Layer, Spec
+from ..spec import Layer, Spec
 
 
 def weight_label(layer: Layer, prev: Layer, j: int, i: int) -> str:

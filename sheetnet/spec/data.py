@@ -8,13 +8,15 @@ import os
 
 import numpy as np
 
-from .errors import SpecError, suggest
-from .spec import DATA_KEYS, Data, Loss, _matrix, _no_unknown
+from ..errors import SpecError, suggest
+from .checks import as_matrix, no_unknown
+from .model import DATA_KEYS, Data
+from .settings import Loss
 
 
 def parse_data(t, fname, base_dir, layers, loss: Loss) -> Data:
     where = f"{fname}, [data]"
-    _no_unknown(t, DATA_KEYS, where)
+    no_unknown(t, DATA_KEYS, where)
     n_in, n_out = layers[0].size, layers[-1].size
     if "csv" in t:
         for key in ("inputs", "targets"):
@@ -33,11 +35,11 @@ def parse_data(t, fname, base_dir, layers, loss: Loss) -> Data:
         if not isinstance(raw_in, list) or not raw_in:
             raise SpecError("the data set is empty: need at least one sample", f"{where} key 'inputs'")
         n = len(raw_in)
-        inputs = _matrix(raw_in, n, n_in, f"{where} key 'inputs'")
+        inputs = as_matrix(raw_in, n, n_in, f"{where} key 'inputs'")
         if not isinstance(raw_t, list) or len(raw_t) != n:
             got = len(raw_t) if isinstance(raw_t, list) else repr(raw_t)
             raise SpecError(f"expected {n} rows (one per input row), got {got}", f"{where} key 'targets'")
-        targets = _matrix(raw_t, n, n_out, f"{where} key 'targets'")
+        targets = as_matrix(raw_t, n, n_out, f"{where} key 'targets'")
         data = Data(inputs=inputs, targets=targets)
         rows_where = f"{where} key 'targets'"
     _check_targets(data.targets, loss, rows_where)

@@ -7,12 +7,12 @@ import math
 from dataclasses import asdict, dataclass
 
 from .cells import Error
-from .engine import Model
-from .formulas import StepFormulas
-from .layout import qualified, ref
-from .ops.formula import same_formula
-from .refs import CellRefs, NameRefs
-from .values import StepValues
+from ..engine.training import Model
+from ..sheet.formulas import StepFormulas
+from ..sheet.layout import qualified, ref
+from ..ops.formula import same_formula
+from ..sheet.refs import CellRefs, NameRefs
+from ..sheet.values import StepValues
 
 WHAT = {"constant": "a constant overwrote the formula", "formula": "the formula was changed",
         "value": "the value differs", "missing": "no stored value", "error": "an error value"}

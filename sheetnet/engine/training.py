@@ -21,8 +21,9 @@ import numpy as np
 
 from . import conv
 from .network import Parameters
-from .ops import ACTIVATIONS, LOSSES, OPTIMIZERS
-from .spec import Spec
+from .schedule import learning_rate
+from ..ops import ACTIVATIONS, LOSSES, OPTIMIZERS
+from ..spec import Spec
 from .trace import Trace
 
 
@@ -55,11 +56,6 @@ class Start:
     state: dict = field(default_factory=dict)
     step: int = 0
     epoch: int = 0
-
-
-def learning_rate(spec: Spec, epoch: int) -> float:
-    """lr_e = lr / (1 + lr_decay·e), not compounded."""
-    return spec.train.lr / (1.0 + spec.train.lr_decay * epoch)
 
 
 def hyperparameters(spec: Spec) -> dict:

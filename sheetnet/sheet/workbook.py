@@ -1,0 +1,314 @@
+"""The only writer: every number of a run as a live formula with the engine's value cached.
+
+formula text  <- formulas.StepFormulas (registry formulas, references from the layout)
+cell address  <- layout (StepsLayout or CompactLayout)
+cached value  <- the trace (values.StepValues)
+
+Written with XlsxWriter in constant-memory mode (rows in order), to a temporary file that
+replaces the output only when complete.
+"""
+
+from __future__ import annotations
+
+import os
+
+import xlsxwriter
+from xlsxwriter.worksheet import Worksheet
+
+from . import compact, guide, history, steps
+from ..engine.training import Model
+from ..errors import WorkbookError
+from ..files import atomic_path
+from .formulas import StepFormulas
+from .layout import (
+    DATA,
+    EXERCISE_SECTIONS,
+    GUIDE,
+    HISTORY,
+    MAX_FORMULA,
+    META,
+    META_SPEC_ROW,
+    PARAMS,
+    SETTING_NAMES,
+    SETTINGS,
+    SETTINGS_FIRST_ROW,
+    Cell,
+    CompactLayout,
+    choose_layout,
+)
+from .refs import CellRefs, NameRefs
+from ..spec.toml_out import to_toml
+from .values import StepValues
+
+NUM_FORMAT = "0.000000000"
+SMALL_FORMAT = "0.00000000E+00"
+FORMAT_VERSION = 1
+WEIGHT_SCALE = {"type": "3_color_scale", "min_color": "#9DC3E6", "mid_color": "#FFFFFF", "max_color": "#F4B183"}
+
+
+class FastWorksheet(Worksheet):
+    """XlsxWriter's worksheet without its future-function regexes: sheetnet's formulas use
+    only functions Excel 2010 knows (the ops registry), which need no ``_xlfn.`` prefix."""
+
+    def _prepare_formula(self, formula, expand_future_functions=False):
+        return formula[1:] if formula.startswith("=") else formula
+
+    def _xml_number_element(self, number, attributes=[]):
+        """A number cell written exactly (shortest repr, up to 17 significant digits).
+
+        XlsxWriter writes ``%.16G``, which rounds about a quarter of all doubles: a starting
+        weight, a data value or an optimizer state read back would differ in its last bit."""
+        attr = "".join(f' {key}="{self._escape_attributes(value)}"' for key, value in attributes)
+        self.fh.write(f"<c{attr}><v>{repr(float(number)).upper()}</v></c>")
+
+
+def check_output_path(path: str, reading: str | None = None):
+    """Refuse what cannot end well before any work is done."""
+    if not path.lower().endswith(".xlsx"):
+        raise WorkbookError("the output must be an .xlsx file", path)
+    parent = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(parent):
+        raise WorkbookError("the folder does not exist", path)
+    if os.path.isdir(path):
+        raise WorkbookError("is a directory", path)
+    if reading and os.path.exists(path) and os.path.exists(reading) and os.path.samefile(path, reading):
+        raise WorkbookError("refusing to write over the workbook being read; choose another output", path)
+
+
+def write_workbook(trace, path: str, layout: str = "auto", blank: tuple[str, ...] = ()) -> str:
+    """Write the run as an .xlsx of live formulas with cached values; returns the layout used.
+
+    ``blank``: exercise sections (see layout.EXERCISE_SECTIONS) whose cells are left empty
+    and highlighted for a student to fill in."""
+    check_output_path(path)
+    model = Model(trace.spec)
+    try:
+        lay = choose_layout(model, trace.steps, trace.orders, layout, start=trace.start)
+    except ValueError as e:
+        raise WorkbookError(str(e), path) from None
+    _check_formula_lengths(model, lay, path)
+    with atomic_path(path, suffix=".xlsx.part") as tmp:
+        wb = xlsxwriter.Workbook(tmp, {"constant_memory": True, "strings_to_formulas": False,
+                                       "strings_to_numbers": False, "strings_to_urls": False})
+        Writer(wb, trace, model, lay, blank).write()
+        wb.close()
+    return lay.name
+
+
+def _check_formula_lengths(model, lay, path):
+    """Before writing: the longest formula of each kind (its first item: all items of a block
+    have the same length of formula, up to the digits of their references) must fit Excel."""
+    build = StepFormulas(model, CellRefs(lay))
+    for b in lay.blocks:
+        if lay.materialized(b.kind):
+            text = build.formula(b.kind, b.layer, 0, 0, 0)
+            if len(text) + 1 > MAX_FORMULA:
+                raise WorkbookError(f"the formula of {NameRefs(lay, model).name(b.kind, b.layer, 0)} would have "
+                                    f"{len(text):,} characters, more than Excel's {MAX_FORMULA:,}: the layer is too "
+                                    "wide for a workbook of formulas", path)
+
+
+class Writer:
+    """Writes one run into an open XlsxWriter workbook: ``write()`` for a workbook of its own
+    (guide, run sheets, the hidden spec), ``write_run()`` for its sheets alone (compare.py)."""
+
+    def __init__(self, wb, trace, model, lay, blank=()):
+        self.wb, self.trace, self.model, self.lay = wb, trace, model, lay
+        self.blank = tuple(blank)
+        self.settings_named = {}
+        self.answer_kinds = {kind for section in self.blank for kind in EXERCISE_SECTIONS[section]}
+        self.refs = CellRefs(lay)
+        self.build = StepFormulas(model, self.refs)
+        self.names = NameRefs(lay, model)
+        self.describe = StepFormulas(model, self.names)
+        f = wb.add_format
+        self.fmt = {
+            "title": f({"bold": True, "font_size": 14}),
+            "subtitle": f({"italic": True, "font_color": "#595959"}),
+            "head": f({"bold": True, "bg_color": "#D9E1F2", "bottom": 1, "text_wrap": True, "valign": "top"}),
+            "section": f({"bold": True, "bg_color": "#EDEDED"}),
+            "label": f({"bold": True}),
+            "eq": f({"italic": True, "font_color": "#595959"}),
+            "input": f({"font_color": "#0000FF", "bg_color": "#FFF2CC", "num_format": NUM_FORMAT, "border": 1,
+                        "border_color": "#BFBFBF"}),
+            "value": f({"num_format": NUM_FORMAT}),
+            "small": f({"num_format": SMALL_FORMAT}),
+            "answer": f({"num_format": NUM_FORMAT, "bg_color": "#E2EFDA", "border": 2, "border_color": "#70AD47"}),
+            "int": f({"num_format": "0"}),
+            "pixel": f({"num_format": "[=0]0;[=1]0;0.000", "align": "center"}),  # LibreOffice would carry the data's format over a General one
+            "text": f({}),
+        }
+
+    def sheet(self, name):
+        ws = self.wb.add_worksheet(name, worksheet_class=FastWorksheet)
+        ws.set_landscape()
+        ws.fit_to_pages(1, 0)  # printed (and rendered to PDF) one page wide
+        return ws
+
+    def formula(self, ws, cell: Cell, text: str | None, value: float, fmt=None):
+        """A formula with its cached value; ``text`` None: an empty answer cell of an exercise."""
+        if text is None:
+            ws.write_blank(cell.row, cell.col, None, self.fmt["answer"])
+            return
+        if len(text) + 1 > MAX_FORMULA:
+            raise WorkbookError(f"a formula of {len(text):,} characters is longer than Excel's {MAX_FORMULA:,}: "
+                                "the layer is too wide for a workbook", cell.where())
+        value = float(value)
+        small = value != 0 and abs(value) < 1e-3  # 9 significant digits either way
+        ws.write_formula(cell.row, cell.col, "=" + text, fmt or self.fmt["small" if small else "value"], value)
+
+    def write(self):
+        guide.write_guide(self, self.sheet(GUIDE))
+        self.write_run()
+        self.write_meta(self.wb.add_worksheet(META))
+
+    def write_run(self):
+        """The sheets of the run: its inputs, its steps and its history."""
+        sheets = self.lay.sheets
+        self.write_settings(self.sheet(sheets.sheet(SETTINGS)))
+        self.write_data(self.sheet(sheets.sheet(DATA)))
+        self.write_parameters(self.sheet(sheets.sheet(PARAMS)))
+        if isinstance(self.lay, CompactLayout):
+            compact.write(self, self.sheet(self.lay.sheet(0)))
+        else:
+            for k in range(self.lay.n_steps):
+                steps.write(self, self.sheet(self.lay.sheet(k)), k)
+        history.write(self, self.sheet(sheets.sheet(HISTORY)))
+        for name, cell in self.settings_named.items():
+            self.define_setting(name, cell)
+
+    def define_setting(self, name: str, cell: Cell):
+        """The defined name a formula uses for a setting: workbook-wide, or, when several runs
+        share the workbook, local to each sheet of this run that computes (XlsxWriter takes
+        the sheet name unquoted there)."""
+        scopes = [""]
+        if self.lay.sheets.prefix:
+            scopes = [s + "!" for s in dict.fromkeys(self.lay.sheet(k) for k in range(self.lay.n_steps))]
+        for scope in scopes:
+            if self.wb.define_name(scope + name, "=" + cell.where(absolute=True)) == -1:
+                raise WorkbookError(f"cannot define the name {name!r}", cell.where())
+
+    def write_meta(self, ws):
+        """The hidden sheet the reader starts from: format, layout and the spec as TOML."""
+        P = self.model.params
+        theta0 = self.trace.thetas[0] if self.trace.recorded else P.theta
+        ws.write_string(0, 0, "sheetnet")
+        ws.write_number(0, 1, FORMAT_VERSION)
+        ws.write_string(1, 0, "layout")
+        ws.write_string(1, 1, self.lay.name)
+        ws.write_string(2, 0, "exercise")  # the blank sections ("" for a worked run)
+        ws.write_string(2, 1, ",".join(self.blank))
+        ws.write_string(3, 0, "start_step")
+        ws.write_number(3, 1, self.lay.start_step)
+        ws.write_string(4, 0, "start_epoch")
+        ws.write_number(4, 1, self.lay.start_epoch)
+        ws.write_string(5, 0, "spec")
+        for row, line in enumerate(to_toml(self.trace.spec, theta0, P).splitlines(), start=META_SPEC_ROW):
+            if line:
+                ws.write_string(row, 1, line)
+        ws.hide()
+
+    # -- the inputs ----------------------------------------------------------------
+    def write_settings(self, ws):
+        tr, spec = self.trace.spec.train, self.trace.spec
+        values = {"lr": tr.lr, "momentum": tr.momentum, "beta1": tr.beta1, "beta2": tr.beta2, "alpha": tr.alpha,
+                  "eps": tr.eps, "l1": tr.l1, "l2": tr.l2, "lr_decay": tr.lr_decay, "delta": spec.loss.delta}
+        meaning = guide.SETTING_MEANINGS
+        ws.write_string(0, 0, "Settings: edit the blue cells; every formula uses them by name", self.fmt["title"])
+        for c, h in enumerate(("name", "value", "meaning")):
+            ws.write_string(SETTINGS_FIRST_ROW - 1, c, h, self.fmt["head"])
+        for key, name in SETTING_NAMES.items():
+            cell = self.lay.sheets.setting(key)
+            ws.write_string(cell.row, 0, name, self.fmt["label"])
+            ws.write_number(cell.row, 1, values[key], self.fmt["input"])
+            ws.write_string(cell.row, 2, meaning[key], self.fmt["text"])
+            self.settings_named[name] = cell  # defined once the run's sheets exist
+        row = SETTINGS_FIRST_ROW + len(SETTING_NAMES) + 1
+        for text in guide.run_facts(spec, self.trace, self.lay):
+            ws.write_string(row, 0, text, self.fmt["subtitle"])
+            row += 1
+        ws.set_column(0, 0, 14)
+        ws.set_column(1, 1, 16)
+        ws.set_column(2, 2, 70)
+
+    def write_data(self, ws):
+        spec = self.trace.spec
+        ins, outs = spec.layers[0].names, spec.layers[-1].names
+        ws.write_string(0, 0, "Data: one row per sample (inputs, then targets)", self.fmt["title"])
+        hr = self.lay.sheets.data_header_row()
+        ws.write_string(hr, 0, "sample", self.fmt["head"])
+        for i, u in enumerate(ins):
+            ws.write_string(hr, self.lay.sheets.data("in", 0, i).col, u, self.fmt["head"])
+        for k, u in enumerate(outs):
+            ws.write_string(hr, self.lay.sheets.data("t", 0, k).col, f"t_{u}", self.fmt["head"])
+        for n in range(len(spec.data.inputs)):
+            c = self.lay.sheets.data("in", n, 0)
+            ws.write_number(c.row, 0, n + 1, self.fmt["int"])
+            for i, v in enumerate(spec.data.inputs[n]):
+                ws.write_number(c.row, self.lay.sheets.data("in", n, i).col, v, self.fmt["input"])
+            for k, v in enumerate(spec.data.targets[n]):
+                ws.write_number(c.row, self.lay.sheets.data("t", n, k).col, v, self.fmt["input"])
+        ws.freeze_panes(hr + 1, 1)
+        ws.set_column(0, 0, 8)
+        ws.set_column(1, len(ins) + len(outs), 12)
+
+    def write_parameters(self, ws):
+        spec, P, sheets = self.trace.spec, self.model.params, self.lay.sheets
+        theta = self.trace.thetas[0] if self.trace.recorded else P.theta
+        ws.write_string(0, 0, "Starting parameters: rows = receiving unit, columns = sending unit, last column = bias",
+                        self.fmt["title"])
+        width = 1
+        for l, (o, n) in enumerate(P.shapes):
+            layer, prev = spec.layers[l + 1], spec.layers[l]
+            if layer.kind == "maxpool":
+                continue
+            row0 = sheets.param_origin[l]
+            conv = layer.kind == "conv"
+            what = (f"{o} filters of {layer.kernel}x{layer.kernel}, kernel position (row,col)" if conv
+                    else f"{prev.size} → {layer.size}")
+            ws.write_string(row0 - 2, 0, f"Layer {l + 1} ({layer.kind}, {layer.activation}): {what}",
+                            self.fmt["section"])
+            ws.write_string(row0 - 1, 0, "filter" if conv else "to \\ from", self.fmt["head"])
+            senders = [f"({i // layer.kernel + 1},{i % layer.kernel + 1})" for i in range(n)] if conv else prev.names
+            for i, u in enumerate(senders):
+                ws.write_string(row0 - 1, 1 + i, u, self.fmt["head"])
+            ws.write_string(row0 - 1, 1 + n, "bias", self.fmt["head"])
+            named = layer.weight_names is not None
+            if named:
+                ws.write_string(row0 - 1, 3 + n, "names", self.fmt["head"])
+            for j, u in enumerate(layer.map_names if conv else layer.names):
+                ws.write_string(row0 + j, 0, u, self.fmt["label"])
+                for i in range(n + 1):
+                    idx = P.slices[l].start + (j * n + i if i < n else o * n + j)
+                    c = sheets.param(idx)
+                    ws.write_number(c.row, c.col, theta[idx], self.fmt["input"])
+                if named:
+                    for i in range(n):
+                        ws.write_string(row0 + j, 3 + n + i, layer.weight_names[j][i], self.fmt["eq"])
+            first, last = sheets.param(P.w_slices[l].start), sheets.param(P.w_slices[l].stop - 1)
+            ws.conditional_format(first.row, first.col, last.row, last.col, WEIGHT_SCALE)
+            width = max(width, 2 * n + 4)
+        if sheets.state_names:
+            start = self.trace.start
+            ws.write_string(sheets.state_origin - 2, 0, f"Optimizer state at the start (after step {start.step} "
+                            f"of the run this one continues)", self.fmt["section"])
+            ws.write_string(sheets.state_origin - 1, 0, "parameter", self.fmt["head"])
+            for name in sheets.state_names:
+                c = sheets.start_state(name, 0)
+                ws.write_string(c.row - 1, c.col, name, self.fmt["head"])
+            for idx, label in enumerate(P.labels):
+                ws.write_string(sheets.state_origin + idx, 0, label, self.fmt["label"])
+                for name in sheets.state_names:
+                    c = sheets.start_state(name, idx)
+                    ws.write_number(c.row, c.col, float(start.state[name][idx]), self.fmt["input"])
+        ws.set_column(0, 0, 12)
+        ws.set_column(1, width, 12)
+
+    # -- the steps -------------------------------------------------------------------
+    def step_cells(self, k):
+        """(cell, kind, formula, value) of every cell of step k, in computation order."""
+        self.refs.step = k
+        vals = StepValues(self.trace, self.model, k)
+        for cell, kind, layer, item, pos in self.lay.step_cells(k):
+            formula = None if kind in self.answer_kinds else self.build.formula(kind, layer, item, k, pos)
+            yield cell, kind, formula, vals.get(kind, layer, item, pos)

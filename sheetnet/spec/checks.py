@@ -1,0 +1,64 @@
+"""Validation helpers shared by the spec parsers: each value checked and turned into its type,
+or one SpecError naming the file and the key, row or item."""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+import numpy as np
+
+from ..errors import SpecError, suggest
+
+
+def as_table(value, what, fname):
+    if not isinstance(value, dict):
+        raise SpecError(f"{what} must be a table", fname)
+    return value
+
+
+def no_unknown(table: dict, allowed, where: str, section: str = ""):
+    for key in table:
+        if key not in allowed:
+            raise SpecError(f"unknown key {key!r}" + suggest(key, allowed), f"{where}{section}")
+
+
+def as_number(value, where: str, integer: bool = False) -> float:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise SpecError(f"expected a number, got {value!r}", where)
+    if not math.isfinite(value):
+        raise SpecError(f"must be a finite number, got {value}", where)
+    if integer:
+        if isinstance(value, float) and not value.is_integer():
+            raise SpecError(f"expected a whole number, got {value}", where)
+        return int(value)
+    return float(value)
+
+
+def as_matrix(value, rows: int, cols: int, where: str) -> np.ndarray:
+    if not isinstance(value, list) or len(value) != rows:
+        got = len(value) if isinstance(value, list) else type(value).__name__
+        raise SpecError(f"expected {rows} rows of {cols} numbers, got {got} rows", where)
+    out = np.empty((rows, cols))
+    for r, row in enumerate(value):
+        if not isinstance(row, list) or len(row) != cols:
+            got = len(row) if isinstance(row, list) else repr(row)
+            raise SpecError(f"row {r + 1}: expected {cols} numbers, got {got}", where)
+        for c, v in enumerate(row):
+            out[r, c] = as_number(v, f"{where} row {r + 1}, column {c + 1}")
+    return out
+
+
+def as_vector(value, n: int, where: str) -> np.ndarray:
+    if not isinstance(value, list) or len(value) != n:
+        got = len(value) if isinstance(value, list) else repr(value)
+        raise SpecError(f"expected {n} numbers, got {got}", where)
+    return np.array([as_number(v, f"{where} item {i + 1}") for i, v in enumerate(value)])
+
+
+def as_names(value, n: int, where: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or len(value) != n or not all(isinstance(v, str) and v for v in value):
+        raise SpecError(f"expected a list of {n} non-empty names", where)
+    if len(set(value)) != n:
+        raise SpecError("names must be distinct", where)
+    return tuple(value)
