@@ -1,5 +1,9 @@
 """Shared fixtures: the workbook corpus, written once and recalculated by LibreOffice and by
-Gnumeric in one batch each (one LibreOffice start for every workbook)."""
+Gnumeric in one batch each (one LibreOffice start for every workbook).
+
+The suite runs on two workers (pytest-xdist, ``--dist loadgroup`` in pyproject.toml): every test
+that uses the corpus runs on one worker, so the corpus is written and recalculated once per run,
+and every other test file runs whole on one worker, so its module fixtures are built once."""
 
 from __future__ import annotations
 
@@ -49,3 +53,11 @@ class Corpus:
 @pytest.fixture(scope="session")
 def corpus_books(tmp_path_factory):
     return Corpus(str(tmp_path_factory.mktemp("corpus")))
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items):
+    """Group the tests for ``--dist loadgroup``: the corpus users together, the rest by file."""
+    for item in items:
+        group = "corpus" if "corpus_books" in getattr(item, "fixturenames", ()) else item.path.name
+        item.add_marker(pytest.mark.xdist_group(group))
