@@ -18,7 +18,7 @@ from . import __version__
 from . import examples as ex
 from .engine.training import train as train_run
 from .errors import SheetnetError
-from .walkthrough import as_dicts, render, walkthrough
+from .walkthrough import as_dicts, render, terminal_width, walkthrough, wrap
 
 PROGRESS_FROM = 2000  # steps: show a progress bar on stderr for runs at least this long
 
@@ -154,9 +154,11 @@ def train(spec, output, epochs, as_json, layout):
               help="How many optimizer steps to walk through.")
 @click.option("--sample", type=click.IntRange(min=1), default=1, show_default=True,
               help="Which sample of each step's batch to show (1 = the first).")
+@click.option("--chain", is_flag=True,
+              help="Show each δ and weight gradient as the chain rule's factors (∂E/∂out · ∂out/∂net · ∂net/∂w).")
 @click.option("--json", "as_json", is_flag=True, help="The same lines as JSON (one object).")
 @_fail_cleanly
-def step(spec, steps, sample, as_json):
+def step(spec, steps, sample, chain, as_json):
     """Walk through training by hand: every equation with its numbers.
 
     \b
@@ -164,10 +166,10 @@ def step(spec, steps, sample, as_json):
     For each step: the forward pass (net and out of every unit), the loss,
     the deltas, the gradients and the updated parameters, in textbook order.
     """
-    _walk(_load(spec), steps, sample, as_json)
+    _walk(_load(spec), steps, sample, as_json, chain)
 
 
-def _walk(run, steps, sample, as_json):
+def _walk(run, steps, sample, as_json, chain=False):
     n_steps = len(ex_batches(run))
     if steps > n_steps:
         epochs = -(-steps * run.train.epochs // n_steps)
@@ -178,7 +180,7 @@ def _walk(run, steps, sample, as_json):
         view = trace.step(k)
         if sample > len(view.samples):
             raise SheetnetError(f"--sample {sample}: step {k + 1} has only {len(view.samples)} samples")
-        lines = walkthrough(trace, k, sample - 1)
+        lines = walkthrough(trace, k, sample - 1, chain)
         if as_json:
             out.append({"step": k + 1, "epoch": view.epoch + 1, "samples": view.samples.tolist(),
                         "sample": int(view.samples[sample - 1]), "lr": view.lr, "lines": as_dicts(lines)})
@@ -202,7 +204,9 @@ def demo(output):
     and writes the same step as a workbook of live formulas.
     """
     run = ex.example("mazur")
-    _walk(run, 1, 1, False)
+    _walk(run, 1, 1, False, chain=True)
+    after = train_run(run.with_train(epochs=2), record=False).loss[1]  # E before step 2 = after step 1
+    click.echo("\n".join(wrap(ex.MAZUR_ERRATUM.format(after=after), terminal_width())) + "\n")
     from .sheet.workbook import check_output_path, write_workbook
     check_output_path(output)
     write_workbook(train_run(run), output)

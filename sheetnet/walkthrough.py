@@ -7,13 +7,18 @@ so the walk-through, the engine and the spreadsheet say the same thing.
 
 from __future__ import annotations
 
-import textwrap
+import shutil
+import unicodedata
 from dataclasses import asdict, dataclass
+
+import numpy as np
 
 from .ops import formula as f
 from .ops.symbols import Symbols, fmt, pretty
 
-MAX_TERMS = 8  # longer sums are shown as first terms … last term
+# the settings as a textbook writes them, substituted by their values in every equation
+SETTING_SYMBOLS = {"eta": "η", "momentum": "μ", "beta1": "β₁", "beta2": "β₂", "alpha": "α", "eps": "ε",
+                   "delta": "δ_huber", "l1": "λ₁", "l2": "λ₂"}
 
 
 @dataclass
@@ -23,24 +28,25 @@ class Line:
     equation: str
     substituted: str
     value: float
+    tag: str = ""  # which of the four backpropagation equations the line is: BP1 … BP4
+    comment: str = ""  # why the line reads as it does, in one phrase
 
 
 def _sum_terms(terms: list[str]) -> str:
-    if len(terms) > MAX_TERMS:
-        terms = terms[:3] + ["…"] + terms[-1:]
+    """Every term of a sum, written out (a long sum wraps; none is left out)."""
     return " + ".join(terms)
 
 
 class _Step:
     """The values of one sample in one step, and the lines being written."""
 
-    def __init__(self, trace, k: int, sample_pos: int):
+    def __init__(self, trace, k: int, sample_pos: int, chain: bool = False):
         from .engine.training import Model  # the registry objects of the run
 
         self.trace, self.spec, self.P = trace, trace.spec, trace.params
         self.model = Model(trace.spec)
         self.view = trace.step(k)
-        self.k, self.pos = k, sample_pos
+        self.k, self.pos, self.chain = k, sample_pos, chain
         self.n = int(self.view.samples[sample_pos])
         self.theta = trace.thetas[k]
         self.lines: list[Line] = []
@@ -48,17 +54,15 @@ class _Step:
         self.sym = Symbols()
         self.settings = {"eta": self.view.lr, "momentum": tr.momentum, "beta1": tr.beta1, "beta2": tr.beta2,
                          "alpha": tr.alpha, "eps": tr.eps, "delta": self.spec.loss.delta, "l1": tr.l1, "l2": tr.l2}
-        names = {"eta": "η", "momentum": "μ", "beta1": "β1", "beta2": "β2", "alpha": "α", "eps": "ε",
-                 "delta": "δ_huber", "l1": "l1", "l2": "l2"}
-        self.hp = {key: self.sym(names[key], v) for key, v in self.settings.items()}
+        self.hp = {key: self.sym(SETTING_SYMBOLS[key], v) for key, v in self.settings.items()}
 
-    def add(self, section, name, equation, value):
+    def add(self, section, name, equation, value, tag="", comment=""):
         eq = pretty(equation)
         self.lines.append(Line(section, name, self.sym.as_names(eq), self.sym.as_numbers(eq),
-                               float(value)))
+                               float(value), tag, comment))
 
-    def note(self, section, name, equation, value):
-        self.lines.append(Line(section, name, equation, "", float(value)))
+    def note(self, section, name, equation, value, tag="", comment="", substituted=""):
+        self.lines.append(Line(section, name, equation, substituted, float(value), tag, comment))
 
     def at(self, arrays, l):
         """Layer l's row for the chosen sample (l = −1: the inputs)."""
@@ -72,11 +76,16 @@ class _Step:
         return self.sym(u if l < 0 else f"out_{u}", self.at(self.trace.a, l)[i])
 
 
-def walkthrough(trace, k: int = 0, sample: int = 0) -> list[Line]:
-    """The lines of step ``k`` for the ``sample``-th sample of its batch."""
+def walkthrough(trace, k: int = 0, sample: int = 0, chain: bool = False) -> list[Line]:
+    """The lines of step ``k`` for the ``sample``-th sample of its batch.
+
+    With ``chain``, each δ of a dense layer is shown as the chain rule's two factors first,
+    ∂E/∂out (from the loss, or Σ w·δ from the layer above) and ∂out/∂net, and each weight
+    gradient of a one-sample batch as ∂E/∂out · ∂out/∂net · ∂net/∂w, as Mazur derives it.
+    """
     from .engine.wiring import wirings
 
-    s = _Step(trace, k, sample)
+    s = _Step(trace, k, sample, chain)
     spec, P, model, sym = s.spec, s.P, s.model, s.sym
     layers, last = spec.layers, len(model.acts) - 1
     wiring = wirings(spec, P)
@@ -116,39 +125,58 @@ def walkthrough(trace, k: int = 0, sample: int = 0) -> list[Line]:
         s.note("loss", "E_batch", f"{how} of E over the {nb} samples of the batch",
                trace.sample_loss[s.view.epoch, s.view.lo:s.view.hi].mean() if model.mean else
                trace.sample_loss[s.view.epoch, s.view.lo:s.view.hi].sum())
-    if trace.penalty[k]:
-        s.note("loss", "penalty", "(l2/2)·Σw² + l1·Σ|w|", trace.penalty[k])
+    penalised = bool(spec.train.l1 or spec.train.l2)
+    if penalised:
+        _penalty_line(s, trace, k)
         s.note("loss", "L", "E_batch + penalty" if nb > 1 else "E + penalty", trace.loss[k])
     # backward, from the output layer down
-    d = {}
+    d, factors = {}, {}
     for l in range(last, -1, -1):
         act = model.acts[l]
         for j, u in enumerate(layers[l + 1].names):
             out = s.out(l, j)
-            if l == last and model.fused:  # softmax + cross-entropy: δ = out − t, no σ'-like factor
-                grad = None
-            elif wiring[l].kind == "maxpool":
-                grad = "1"
-            else:
-                grad = act.xl_grad(sym(f"net_{u}", s.at(trace.z, l)[j]), out)
-            if l == last and model.fused:
-                eq = model.loss.xl_delta(out, ts[j])
-            elif l == last:
-                eq = _times(model.loss.xl_dl_dy(out, ts[j], len(outs), names), grad)
-            elif wiring[l + 1].kind == "maxpool":
+            delta_value = s.at(trace.delta, l)[j]
+            dense = wiring[l].kind == "dense" and (l == last or wiring[l + 1].kind == "dense")
+            tag = ("BP1" if l == last else "BP2") if dense else ""
+            if l == last and model.fused:  # softmax + cross-entropy: δ = out − t
+                s.add("backward", f"δ_{u}", model.loss.xl_delta(out, ts[j]), delta_value, tag,
+                      "softmax and cross-entropy together: the derivative collapses to out − t")
+            elif l == last and act.name == "sigmoid" and model.loss.name == "binary_cross_entropy":
+                simple = f.sub(out, ts[j]) if len(outs) == 1 else f.div(f.sub(out, ts[j]), str(len(outs)))
+                s.add("backward", f"δ_{u}", simple, delta_value, tag,
+                      "σ′ cancels the denominator of the BCE derivative; the sheet keeps the clamped form")
+            elif wiring[l].kind == "maxpool" and l != last and wiring[l + 1].kind != "maxpool":
+                back = [f.mul(par(w), d[(l + 1, kk)]) for w, kk in wiring[l + 1].outputs(j)]
+                s.add("backward", f"δ_{u}", _sum_terms(back), delta_value)
+            elif l != last and wiring[l + 1].kind == "maxpool":
                 [(_, kk)] = wiring[l + 1].outputs(j)
                 window = wiring[l + 1].window(kk)
                 values = s.at(trace.a, l)[window]
                 if window[int(values.argmax())] != j:
-                    s.note("backward", f"δ_{u}", "0: not the first maximum of its pooling window", 0.0)
+                    s.note("backward", f"δ_{u}", "0", 0.0, comment="not the first maximum of its pooling window")
                     d[(l, j)] = sym(f"δ_{u}", 0.0)
                     continue
-                eq = _times(d[(l + 1, kk)], grad)
+                grad = act.xl_grad(sym(f"net_{u}", s.at(trace.z, l)[j]), out)
+                s.add("backward", f"δ_{u}", _times(d[(l + 1, kk)], grad), delta_value)
             else:
-                back = [f.mul(par(w), d[(l + 1, kk)]) for w, kk in wiring[l + 1].outputs(j)]
-                eq = _times(_sum_terms(back), grad)
-            s.add("backward", f"δ_{u}", eq, s.at(trace.delta, l)[j])
-            d[(l, j)] = sym(f"δ_{u}", s.at(trace.delta, l)[j])
+                net = sym(f"net_{u}", s.at(trace.z, l)[j])
+                if l == last:
+                    outer = model.loss.xl_dl_dy(out, ts[j], len(outs), names)
+                    outer_value = model.loss.dl_dy(y[None], t[None], model.hp)[0, j]
+                else:
+                    uses = wiring[l + 1].outputs(j)
+                    outer = _sum_terms([f.mul(par(w), d[(l + 1, kk)]) for w, kk in uses])
+                    outer_value = sum(s.theta[w] * s.at(trace.delta, l + 1)[kk] for w, kk in uses)
+                inner = act.xl_grad(net, out)
+                if s.chain and dense:
+                    inner_value = act.grad(s.at(trace.z, l)[None, j:j + 1], s.at(trace.a, l)[None, j:j + 1])[0, 0]
+                    s.add("backward", f"∂E/∂out_{u}", outer, outer_value)
+                    s.add("backward", f"∂out_{u}/∂net_{u}", inner, inner_value)
+                    factors[(l, j)] = (sym(f"∂E/∂out_{u}", outer_value), sym(f"∂out_{u}/∂net_{u}", inner_value))
+                    s.add("backward", f"δ_{u}", f.mul(*factors[(l, j)]), delta_value, tag)
+                else:
+                    s.add("backward", f"δ_{u}", _times(outer, inner), delta_value, tag)
+            d[(l, j)] = sym(f"δ_{u}", delta_value)
     # gradients, then the update of every parameter
     per_sample = s.view.per_sample_gradients()[sample]
     g_all, after = trace.grads[k], trace.thetas[k + 1]
@@ -157,24 +185,32 @@ def walkthrough(trace, k: int = 0, sample: int = 0) -> list[Line]:
     for l in range(len(P.shapes)):
         for idx in range(P.slices[l].start, P.slices[l].stop):
             uses = wiring[l].uses(idx)
+            weight = bool(P.is_weight[idx])
+            tag = ("BP4" if weight else "BP3") if wiring[l].kind == "dense" else ""
             eq = _sum_terms([d[(l, j)] if i is None else f.mul(d[(l, j)], s.out(l - 1, i)) for j, i in uses])
-            g = f"∂E/∂{label[idx]}"
+            if s.chain and nb == 1 and len(uses) == 1 and uses[0][1] is not None:
+                (j, i), u = uses[0], layers[l + 1].names[uses[0][0]]
+                by_net = sym(f"∂net_{u}/∂{label[idx]}", s.at(trace.a, l - 1)[i] if l else spec.data.inputs[s.n][i])
+                eq = f.mul(*factors.get((l, j), (d[(l, j)],)), by_net)
+            g = f"∂{'L' if penalised and weight else 'E'}/∂{label[idx]}"
             if nb > 1:
-                s.add("gradients", f"{g} (data row {s.n + 1})", eq, per_sample[idx])
-                eq = f"{'mean' if model.mean else 'sum'} over the batch"
-                if P.is_weight[idx] and (tr.l1 or tr.l2):
-                    eq += " + l2·w + l1·sign(w)"
-                s.note("gradients", g, eq, g_all[idx])
+                s.add("gradients", f"∂E/∂{label[idx]} (data row {s.n + 1})", eq, per_sample[idx], tag)
+                how = "mean" if model.mean else "sum"
+                if penalised and weight:
+                    s.note("gradients", g, f"{how} of ∂E/∂{label[idx]} over the batch + λ₂·w + λ₁·sign(w)", g_all[idx])
+                else:
+                    s.note("gradients", g, f"{how} over the batch", g_all[idx])
             else:
-                if P.is_weight[idx] and (tr.l1 or tr.l2):
+                if penalised and weight:
                     eq = f.add(eq, f.mul(s.hp["l2"], par(idx)), f.mul(s.hp["l1"], f.sign(par(idx))))
-                s.add("gradients", g, eq, g_all[idx])
+                s.add("gradients", g, eq, g_all[idx], tag)
             grads[idx] = sym(g, g_all[idx])
     state = {n: trace.states[n][k] for n in opt.state} | {n: trace.shown[n][k] for n in opt.shown}
     start = trace.start
+    hp = {key: s.hp[key] for key in ("momentum", "beta1", "beta2", "alpha", "eps")}
     for idx in range(P.size):
         if tr.freeze_biases and not P.is_weight[idx]:
-            s.note("update", f"{label[idx]}⁺", f"{label[idx]} (biases frozen) = {fmt(after[idx])}", after[idx])
+            s.note("update", f"{label[idx]}⁺", label[idx], after[idx], comment="biases are frozen in this run")
             continue
         if k > 0:
             prev = {n: sym(f"{n}_prev", trace.states[n][k - 1][idx]) for n in opt.state}
@@ -185,20 +221,76 @@ def walkthrough(trace, k: int = 0, sample: int = 0) -> list[Line]:
         t_step = (start.step if start is not None else 0) + k + 1
         cur = {n: sym(f"{n}[{label[idx]}]", state[n][idx]) for n in (*opt.state, *opt.shown)}
         for n in cur:
-            s.add("update", f"{n}[{label[idx]}]", opt.xl_state(n, grads[idx], prev, cur, str(t_step)), state[n][idx])
-        s.add("update", f"{label[idx]}⁺", opt.xl_param(par(idx), grads[idx], cur, s.hp["eta"]), after[idx])
+            s.add("update", f"{n}[{label[idx]}]", opt.xl_state(n, grads[idx], prev, cur, str(t_step), hp),
+                  state[n][idx])
+        s.add("update", f"{label[idx]}⁺", opt.xl_param(par(idx), grads[idx], cur, s.hp["eta"], hp), after[idx])
     return s.lines
+
+
+def _penalty_line(s: _Step, trace, k: int):
+    """penalty = (λ₂/2)·Σw² + λ₁·Σ|w| over the weights before the update, with its numbers."""
+    tr, w = s.spec.train, s.theta[s.P.is_weight]
+    names, numbers = [], []
+    if tr.l2:
+        names.append("(λ₂/2)·Σw²")
+        numbers.append(f"({fmt(tr.l2)}/2)·{fmt(np.dot(w, w))}")
+    if tr.l1:
+        names.append("λ₁·Σ|w|")
+        numbers.append(f"{fmt(tr.l1)}·{fmt(np.abs(w).sum())}")
+    s.note("loss", "penalty", " + ".join(names), trace.penalty[k], substituted=" + ".join(numbers))
 
 
 def _times(a: str, b: str) -> str:
     return a if b == "1" else f.mul(a, b)
 
 
-def render(lines: list[Line], header: str, width: int = 100) -> str:
-    """The lines as text, one section after the other, wrapped at ``width`` columns."""
+def display_width(text: str) -> int:
+    """Columns a terminal gives ``text``: two for wide (CJK) characters, none for combining marks."""
+    return sum(0 if unicodedata.combining(c) else 2 if unicodedata.east_asian_width(c) in "WF" else 1
+               for c in text)
+
+
+def wrap(text: str, width: int, indent: str = "", subsequent: str = "") -> list[str]:
+    """``text`` broken at spaces into lines of at most ``width`` display columns (a word wider
+    than a line is broken inside)."""
+    lines, line = [], indent
+    for word in text.split(" "):
+        at_start = line in (indent, subsequent)
+        if at_start and not word:  # the spaces of a gap that fell on a line break
+            continue
+        gap = "" if at_start else " "
+        if display_width(line + gap + word) <= width:
+            line += gap + word
+            continue
+        if line.strip():
+            lines.append(line.rstrip())
+            line = subsequent
+            if not word:
+                continue
+        while display_width(line + word) > width:  # a word longer than a whole line
+            cut = len(word)
+            while cut > 1 and display_width(line + word[:cut]) > width:
+                cut -= 1
+            lines.append(line + word[:cut])
+            line, word = subsequent, word[cut:]
+        line += word
+    if line.strip():
+        lines.append(line.rstrip())
+    return lines
+
+
+def terminal_width() -> int:
+    """The terminal's width (``COLUMNS`` if set; 80 when the output is not a terminal), at least 40."""
+    return max(40, shutil.get_terminal_size((80, 24)).columns)
+
+
+def render(lines: list[Line], header: str, width: int | None = None) -> str:
+    """The lines as text, one section after the other, wrapped at ``width`` display columns
+    (the terminal's width by default)."""
+    width = width or terminal_width()
     titles = {"forward": "Forward pass", "loss": "Loss", "backward": "Backward pass (δ = ∂E/∂net)",
               "gradients": "Gradients", "update": "Update"}
-    out, section = [header], None
+    out, section = wrap(header, width), None
     for ln in lines:
         if ln.section != section:
             section = ln.section
@@ -208,8 +300,12 @@ def render(lines: list[Line], header: str, width: int = 100) -> str:
             parts.append(ln.substituted)
         if not ln.equation.endswith(fmt(ln.value)):
             parts.append(fmt(ln.value))
-        out.append(textwrap.fill(" = ".join(parts), width=width, initial_indent="  ", subsequent_indent="      ",
-                                 break_on_hyphens=False))
+        text = " = ".join(parts)
+        if ln.comment:
+            text += f"  ({ln.comment})"
+        if ln.tag:
+            text += f"  [{ln.tag}]"
+        out += wrap(text, width, "  ", "      ")
     return "\n".join(out)
 
 

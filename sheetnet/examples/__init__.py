@@ -9,6 +9,12 @@ from ..spec import Spec, load_spec
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
+# What a reader comparing with Mazur's post should know ({after}: the total error after the step)
+MAZUR_ERRATUM = ("Note for readers of Mazur's post: after this step the total error is {after:.9f}. The post "
+                 "prints 0.291027924 because its hidden deltas use the already-updated weights w5…w8; "
+                 "backpropagation uses the weights before the update, as this walk-through and the "
+                 "workbook do.")
+
 
 def example_names() -> list[str]:
     return sorted(f[:-5] for f in os.listdir(HERE) if f.endswith(".toml"))

@@ -10,8 +10,10 @@ For the workbook, ``xl_state(name, g, prev, cur, t)`` gives the formula of the n
 the state cell ``name`` (``prev`` maps state names to the previous step's cells, or is empty
 on the first step, when every state starts at 0; ``cur`` to this step's cells, for the
 derived values in ``shown``), and ``xl_param(p, g, state, lr)`` the
-formula of the updated parameter.  Settings are referred to by their defined names
-(``momentum``, ``beta1``, ``beta2``, ``alpha``, ``eps``).
+formula of the updated parameter.  Settings are referred to through ``hp``, which maps each
+setting (``momentum``, ``beta1``, ``beta2``, ``alpha``, ``eps``) to its reference: by default the
+workbook's defined name of the same spelling; the walk-through passes symbols that print as the
+setting's value.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from . import formula as f
 from .registry import Registry
 
 OPTIMIZERS = Registry("optimizer")
+SETTINGS = ("momentum", "beta1", "beta2", "alpha", "eps")
+NAMES = {key: key for key in SETTINGS}  # each setting by its defined name
 
 
 def _decayed(coef: str, prev: str | None, new: str) -> str:
@@ -50,10 +54,10 @@ class Optimizer:
         """Update ``p`` and ``state`` in place; return the derived values in ``shown``."""
         raise NotImplementedError
 
-    def xl_state(self, name, g, prev, cur, t) -> str:
+    def xl_state(self, name, g, prev, cur, t, hp=NAMES) -> str:
         raise NotImplementedError
 
-    def xl_param(self, p, g, state, lr) -> str:
+    def xl_param(self, p, g, state, lr, hp=NAMES) -> str:
         raise NotImplementedError
 
 
@@ -68,7 +72,7 @@ class SGD(Optimizer):
         p -= np.multiply(g, lr, out=work)  # p −= η·g
         return {}
 
-    def xl_param(self, p, g, state, lr):
+    def xl_param(self, p, g, state, lr, hp=NAMES):
         return f.sub(p, f.mul(lr, g))
 
 
@@ -88,10 +92,10 @@ class Momentum(Optimizer):
         p -= np.multiply(v, lr, out=work)  # p −= η·v
         return {}
 
-    def xl_state(self, name, g, prev, cur, t):
-        return _decayed("momentum", prev.get("v"), g)
+    def xl_state(self, name, g, prev, cur, t, hp=NAMES):
+        return _decayed(hp["momentum"], prev.get("v"), g)
 
-    def xl_param(self, p, g, state, lr):
+    def xl_param(self, p, g, state, lr, hp=NAMES):
         return f.sub(p, f.mul(lr, state["v"]))
 
 
@@ -110,11 +114,11 @@ class Adagrad(Optimizer):
         p -= _scaled_step(lr, g, s, hp["eps"], work)
         return {}
 
-    def xl_state(self, name, g, prev, cur, t):
+    def xl_state(self, name, g, prev, cur, t, hp=NAMES):
         return _decayed("1", prev.get("s"), f.mul(g, g))
 
-    def xl_param(self, p, g, state, lr):
-        return f.sub(p, f.div(f.mul(lr, g), f.add(f.sqrt(state["s"]), "eps")))
+    def xl_param(self, p, g, state, lr, hp=NAMES):
+        return f.sub(p, f.div(f.mul(lr, g), f.add(f.sqrt(state["s"]), hp["eps"])))
 
 
 @OPTIMIZERS.register
@@ -134,11 +138,11 @@ class RMSprop(Optimizer):
         p -= _scaled_step(lr, g, s, hp["eps"], work)
         return {}
 
-    def xl_state(self, name, g, prev, cur, t):
-        return _decayed("alpha", prev.get("s"), f.mul(f.sub("1", "alpha"), f.mul(g, g)))
+    def xl_state(self, name, g, prev, cur, t, hp=NAMES):
+        return _decayed(hp["alpha"], prev.get("s"), f.mul(f.sub("1", hp["alpha"]), f.mul(g, g)))
 
-    def xl_param(self, p, g, state, lr):
-        return f.sub(p, f.div(f.mul(lr, g), f.add(f.sqrt(state["s"]), "eps")))
+    def xl_param(self, p, g, state, lr, hp=NAMES):
+        return f.sub(p, f.div(f.mul(lr, g), f.add(f.sqrt(state["s"]), hp["eps"])))
 
 
 @OPTIMIZERS.register
@@ -166,16 +170,16 @@ class Adam(Optimizer):
         p -= _scaled_step(lr, m_hat, v_hat, hp["eps"], work)
         return {"m_hat": m_hat, "v_hat": v_hat}
 
-    def xl_state(self, name, g, prev, cur, t):
+    def xl_state(self, name, g, prev, cur, t, hp=NAMES):
         if name == "m":
-            return _decayed("beta1", prev.get("m"), f.mul(f.sub("1", "beta1"), g))
+            return _decayed(hp["beta1"], prev.get("m"), f.mul(f.sub("1", hp["beta1"]), g))
         if name == "v":
-            return _decayed("beta2", prev.get("v"), f.mul(f.sub("1", "beta2"), f.mul(g, g)))
+            return _decayed(hp["beta2"], prev.get("v"), f.mul(f.sub("1", hp["beta2"]), f.mul(g, g)))
         if name == "m_hat":
-            return f.div(cur["m"], f.sub("1", f.power("beta1", t)))
+            return f.div(cur["m"], f.sub("1", f.power(hp["beta1"], t)))
         if name == "v_hat":
-            return f.div(cur["v"], f.sub("1", f.power("beta2", t)))
+            return f.div(cur["v"], f.sub("1", f.power(hp["beta2"], t)))
         raise KeyError(name)
 
-    def xl_param(self, p, g, state, lr):
-        return f.sub(p, f.div(f.mul(lr, state["m_hat"]), f.add(f.sqrt(state["v_hat"]), "eps")))
+    def xl_param(self, p, g, state, lr, hp=NAMES):
+        return f.sub(p, f.div(f.mul(lr, state["m_hat"]), f.add(f.sqrt(state["v_hat"]), hp["eps"])))
