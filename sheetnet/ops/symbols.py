@@ -10,8 +10,8 @@ import re
 
 
 def fmt(x: float) -> str:
-    """9 significant digits, as the worked examples print them."""
-    return f"{float(x):.9g}"
+    """9 significant digits, as the worked examples print them (a negative zero as 0)."""
+    return f"{float(x) + 0.0:.9g}"
 
 
 _BIN_OP = re.compile(r"(?<![0-9]e)(?<=[\w)\]§])([-+])(?=[\w(√§])")
