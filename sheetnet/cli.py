@@ -143,9 +143,46 @@ def train(spec, output, epochs, as_json, layout):
         write_workbook(trace, output, layout=layout)
         click.echo(f"wrote {output}", err=True)
     if as_json:
-        click.echo(_strict_json(trace.to_json()))
+        out = trace.to_json()
+        if not trace.diverged:
+            table = trace.epochs
+            out["epochs"] = [{"after_epoch": int(e), "loss": float(row["loss"]),
+                              **({"correct": int(row["correct"]), "accuracy": float(row["accuracy"])}
+                                 if "correct" in table else {})}
+                             for e, row in table.iterrows()]
+        click.echo(_strict_json(out))
     else:
-        click.echo(f"{run.name or spec}: {trace.n_steps} steps, loss {trace.loss[0]:.9g} -> {trace.final_loss:.9g}")
+        click.echo("\n".join(_summary(run.name or spec, trace)))
+
+
+def _summary(name: str, trace) -> list[str]:
+    """What a run did, each loss saying which it is: the batch losses of the first and last step
+    (each before its update), the whole training set's loss (and right answers) before and after
+    training, and the gradient size per layer at the last step."""
+    n, width = trace.n_steps, terminal_width()
+    epochs = trace.spec.train.epochs
+    lines = wrap(f"{name}: {_count(n, 'step')} in {_count(epochs, 'epoch')}", width)
+    first, last = trace.loss[0], trace.final_loss
+    lines += wrap(f"batch loss (before the step's update): {first:.9g} at step 1"
+                  + (f" → {last:.9g} at step {n}" if n > 1 else ""), width, "  ", "    ")
+    if trace.diverged:
+        return lines
+    table = trace.epochs
+    start, end = table.iloc[0], table.iloc[-1]
+    text = (f"training-set loss: {start['loss']:.9g} at the start → {end['loss']:.9g} after epoch "
+            f"{table.index[-1]}")
+    if "correct" in table:
+        total = len(trace.spec.data.inputs)
+        text += f"; right {int(start['correct'])}/{total} → {int(end['correct'])}/{total}"
+    lines += wrap(text, width, "  ", "    ")
+    sizes = trace.gradient_sizes.iloc[-1]
+    lines += wrap("mean |∂L/∂w| at the last step: " + ", ".join(f"{col} {v:.3g}" for col, v in sizes.items()),
+                  width, "  ", "    ")
+    return lines
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 @main.command()

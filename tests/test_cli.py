@@ -129,7 +129,8 @@ def test_train_epochs_option_changes_the_steps(tmp_path, batch_size, per_epoch):
 def test_train_without_json_prints_a_summary():
     result = run("train", "mazur")
     assert result.exit_code == 0, result.stderr
-    assert "1 steps" in result.stdout and "0.298371109" in result.stdout
+    assert "1 step in 1 epoch" in result.stdout and "0.298371109" in result.stdout
+    assert "0.291027774 after epoch 1" in result.stdout  # the error after the step (Mazur erratum)
 
 
 def test_train_mazur_10k_loss():

@@ -22,6 +22,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .evaluate import Evaluation, evaluate
 from .schedule import learning_rate
 
 
@@ -114,6 +115,39 @@ class Trace:
         self._need_record()
         return pd.DataFrame(self.thetas, columns=self.params.labels,
                             index=pd.RangeIndex(self.n_steps + 1, name="after step"))
+
+    def evaluate(self, theta, inputs=None, targets=None) -> Evaluation:
+        """Parameters ``theta`` on a whole data set (default: the training data), see evaluate.py."""
+        data = self.spec.data
+        return evaluate(self.model, theta, data.inputs if inputs is None else inputs,
+                        data.targets if targets is None else targets)
+
+    @property
+    def epochs(self) -> pd.DataFrame:
+        """Row e: after epoch e (row 0: the start), the loss over the whole training set (the spec's
+        reduction over all samples, plus the penalty) and, where the targets are classes, how many
+        samples the network gets right.  Unlike the batch losses, these compare across batch sizes."""
+        self._need_record()
+        last_step = {e: k for k, (e, _, _) in enumerate(self.steps)}  # the last step of each epoch
+        rows = [self.evaluate(self.thetas[0])] + [self.evaluate(self.thetas[k + 1]) for k in last_step.values()]
+        first = self.start.epoch if self.start is not None else 0
+        table = pd.DataFrame({"loss": [r.loss for r in rows]},
+                             index=pd.RangeIndex(first, first + len(rows), name="after epoch"))
+        if rows[0].correct is not None:
+            table["correct"] = [r.correct for r in rows]
+            table["accuracy"] = [r.accuracy for r in rows]
+        return table
+
+    @property
+    def gradient_sizes(self) -> pd.DataFrame:
+        """Row k: at step k, the mean |∂L/∂w| over the weights of each layer that has weights (columns
+        by the layer's place in the spec, the input being layer 0): the standard picture of vanishing
+        gradients, which shrink layer by layer toward the input in a deep sigmoid net."""
+        self._need_record()
+        P = self.params
+        columns = {f"layer {l + 1}": np.abs(self.grads[:, P.w_slices[l]]).mean(axis=1)
+                   for l in range(len(P.shapes)) if P.w_slices[l].stop > P.w_slices[l].start}
+        return pd.DataFrame(columns, index=pd.RangeIndex(self.n_steps, name="step"))
 
     def weights(self, layer: int, step: int | None = None) -> pd.DataFrame:
         """Weight matrix of dense layer ``layer`` (1 = first after the input) after ``step`` steps."""

@@ -244,6 +244,7 @@ def train(spec: Spec, record: bool = True, progress=None, start: Start | None = 
     steps = batches(spec)
     orders = sample_orders(spec, start.epoch)
     trace = Trace(spec, P, model.optimizer, len(steps), orders, steps, record, start)
+    trace.model = model  # for evaluations on access
     theta = P.theta
     theta[:] = start.theta
     trace.record_start(theta)
