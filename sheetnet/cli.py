@@ -145,11 +145,9 @@ def train(spec, output, epochs, as_json, layout):
     if as_json:
         out = trace.to_json()
         if not trace.diverged:
-            table = trace.epochs
-            out["epochs"] = [{"after_epoch": int(e), "loss": float(row["loss"]),
-                              **({"correct": int(row["correct"]), "accuracy": float(row["accuracy"])}
-                                 if "correct" in table else {})}
-                             for e, row in table.iterrows()]
+            out["epochs"] = [{"after_epoch": int(e), **{key: int(v) if key.endswith("correct") else float(v)
+                                                         for key, v in row.items()}}
+                             for e, row in trace.epochs.iterrows()]
         click.echo(_strict_json(out))
     else:
         click.echo("\n".join(_summary(run.name or spec, trace)))
@@ -167,14 +165,17 @@ def _summary(name: str, trace) -> list[str]:
                   + (f" → {last:.9g} at step {n}" if n > 1 else ""), width, "  ", "    ")
     if trace.diverged:
         return lines
-    table = trace.epochs
+    table, data = trace.epochs, trace.spec.data
     start, end = table.iloc[0], table.iloc[-1]
-    text = (f"training-set loss: {start['loss']:.9g} at the start → {end['loss']:.9g} after epoch "
-            f"{table.index[-1]}")
-    if "correct" in table:
-        total = len(trace.spec.data.inputs)
-        text += f"; right {int(start['correct'])}/{total} → {int(end['correct'])}/{total}"
-    lines += wrap(text, width, "  ", "    ")
+    sets = [("training-set", "", len(data.inputs))]
+    if data.test_inputs is not None:
+        sets.append(("test-set", "test_", len(data.test_inputs)))
+    for what, prefix, total in sets:
+        text = (f"{what} loss: {start[prefix + 'loss']:.9g} at the start → {end[prefix + 'loss']:.9g} after "
+                f"epoch {table.index[-1]}")
+        if prefix + "correct" in table:
+            text += f"; right {int(start[prefix + 'correct'])}/{total} → {int(end[prefix + 'correct'])}/{total}"
+        lines += wrap(text, width, "  ", "    ")
     sizes = trace.gradient_sizes.iloc[-1]
     lines += wrap("mean |∂L/∂w| at the last step: " + ", ".join(f"{col} {v:.3g}" for col, v in sizes.items()),
                   width, "  ", "    ")
@@ -470,6 +471,44 @@ def resume(book, output, epochs, layout, as_json):
                f"{trace.final_loss:.9g}", err=True)
     if as_json:
         click.echo(_strict_json(trace.to_json()))
+
+
+@main.command()
+@click.argument("source", metavar="BOOK.xlsx|SPEC")
+@click.argument("inputs", metavar="INPUTS.csv", type=click.Path(dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="The outputs as JSON (one object).")
+@_fail_cleanly
+def predict(source, inputs, as_json):
+    """Run the trained network on new inputs.
+
+    \b
+    BOOK.xlsx: the network at the end of the workbook's run, as edited.
+    SPEC: a spec file or built-in example, trained now.
+    INPUTS.csv names the inputs as the data does (the spec's input_columns,
+    or the input units' names: i1, i2, … or x1_1, … for an image); with the
+    target columns too, each row says whether the network is right.
+    """
+    from .predict import network, predict as run_network
+
+    spec, theta = network(source)
+    p = run_network(spec, theta, inputs)
+    if as_json:
+        rows = [{"row": r, "outputs": dict(zip(p.output_names, map(float, y))),
+                 **({"class": p.classes[i]} if p.classes else {}),
+                 **({"right": bool(p.right[i])} if p.right is not None else {})}
+                for i, (r, y) in enumerate(zip(p.rows, p.outputs))]
+        click.echo(json.dumps({"rows": rows, **({"correct": int(p.right.sum()), "total": len(p.rows)}
+                                                 if p.right is not None else {})}))
+        return
+    head = ["row", *p.output_names] + (["class"] if p.classes else []) + (["right"] if p.right is not None else [])
+    table = [[str(r), *(f"{v:.6g}" for v in y)] + ([p.classes[i]] if p.classes else [])
+             + (["yes" if p.right[i] else "no"] if p.right is not None else [])
+             for i, (r, y) in enumerate(zip(p.rows, p.outputs))]
+    widths = [max(len(row[c]) for row in [head, *table]) for c in range(len(head))]
+    for row in [head, *table]:
+        click.echo("  ".join(cell.rjust(w) for cell, w in zip(row, widths)))
+    if p.right is not None:
+        click.echo(f"right: {int(p.right.sum())} of {len(p.rows)}")
 
 
 @main.command()

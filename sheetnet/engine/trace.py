@@ -126,16 +126,23 @@ class Trace:
     def epochs(self) -> pd.DataFrame:
         """Row e: after epoch e (row 0: the start), the loss over the whole training set (the spec's
         reduction over all samples, plus the penalty) and, where the targets are classes, how many
-        samples the network gets right.  Unlike the batch losses, these compare across batch sizes."""
+        samples the network gets right; the same for the test set (``test_loss``, …) if the spec
+        has one.  Unlike the batch losses, these compare across batch sizes."""
         self._need_record()
         last_step = {e: k for k, (e, _, _) in enumerate(self.steps)}  # the last step of each epoch
-        rows = [self.evaluate(self.thetas[0])] + [self.evaluate(self.thetas[k + 1]) for k in last_step.values()]
+        thetas = [self.thetas[0]] + [self.thetas[k + 1] for k in last_step.values()]
         first = self.start.epoch if self.start is not None else 0
-        table = pd.DataFrame({"loss": [r.loss for r in rows]},
-                             index=pd.RangeIndex(first, first + len(rows), name="after epoch"))
-        if rows[0].correct is not None:
-            table["correct"] = [r.correct for r in rows]
-            table["accuracy"] = [r.accuracy for r in rows]
+        table = pd.DataFrame(index=pd.RangeIndex(first, first + len(thetas), name="after epoch"))
+        data = self.spec.data
+        sets = [("", data.inputs, data.targets)]
+        if data.test_inputs is not None:
+            sets.append(("test_", data.test_inputs, data.test_targets))
+        for prefix, inputs, targets in sets:
+            rows = [self.evaluate(theta, inputs, targets) for theta in thetas]
+            table[prefix + "loss"] = [r.loss for r in rows]
+            if rows[0].correct is not None:
+                table[prefix + "correct"] = [r.correct for r in rows]
+                table[prefix + "accuracy"] = [r.accuracy for r in rows]
         return table
 
     @property

@@ -1,8 +1,10 @@
-"""[data] of a spec: inline rows or a CSV file, validated (see spec.py)."""
+"""[data] of a spec: inline rows or a CSV file, validated; and an optional held-out test set,
+inline (``test_inputs``, ``test_targets``) or a CSV file (``test_csv``) with the same columns."""
 
 from __future__ import annotations
 
 import csv
+import dataclasses
 import math
 import os
 
@@ -26,24 +28,46 @@ def parse_data(t, fname, base_dir, layers, loss: Loss) -> Data:
         rows_where = data.source
     else:
         for key in ("input_columns", "target_columns"):
-            if key in t:
+            if key in t and "test_csv" not in t:
                 raise SpecError(f"'{key}' needs 'csv'", where)
-        for key in ("inputs", "targets"):
-            if key not in t:
-                raise SpecError(f"missing required key '{key}' (or 'csv')", where)
-        raw_in, raw_t = t["inputs"], t["targets"]
-        if not isinstance(raw_in, list) or not raw_in:
-            raise SpecError("the data set is empty: need at least one sample", f"{where} key 'inputs'")
-        n = len(raw_in)
-        inputs = as_matrix(raw_in, n, n_in, f"{where} key 'inputs'")
-        if not isinstance(raw_t, list) or len(raw_t) != n:
-            got = len(raw_t) if isinstance(raw_t, list) else repr(raw_t)
-            raise SpecError(f"expected {n} rows (one per input row), got {got}", f"{where} key 'targets'")
-        targets = as_matrix(raw_t, n, n_out, f"{where} key 'targets'")
-        data = Data(inputs=inputs, targets=targets)
+        data = _inline(t, where, n_in, n_out, "inputs", "targets")
         rows_where = f"{where} key 'targets'"
     _check_targets(data.targets, loss, rows_where)
-    return data
+    return _with_test_set(data, t, where, base_dir, n_in, n_out, loss)
+
+
+def _with_test_set(data: Data, t, where, base_dir, n_in, n_out, loss: Loss) -> Data:
+    """``data`` with the test set of ``t`` if it gives one (inline, or a CSV with the columns of the data)."""
+    if "test_csv" in t:
+        for key in ("test_inputs", "test_targets"):
+            if key in t:
+                raise SpecError(f"give either 'test_csv' or inline '{key}', not both", where)
+        test = _read_csv(t, where, base_dir, n_in, n_out, key="test_csv")
+        rows_where = test.source
+    elif "test_inputs" in t or "test_targets" in t:
+        test = _inline(t, where, n_in, n_out, "test_inputs", "test_targets")
+        rows_where = f"{where} key 'test_targets'"
+    else:
+        return data
+    _check_targets(test.targets, loss, rows_where)
+    return dataclasses.replace(data, test_inputs=test.inputs, test_targets=test.targets, test_source=test.source)
+
+
+def _inline(t, where, n_in, n_out, in_key: str, t_key: str) -> Data:
+    """Rows given in the spec under ``in_key`` and ``t_key``."""
+    for key in (in_key, t_key):
+        if key not in t:
+            alternative = "csv" if key in ("inputs", "targets") else "test_csv"
+            raise SpecError(f"missing required key '{key}' (or '{alternative}')", where)
+    raw_in, raw_t = t[in_key], t[t_key]
+    if not isinstance(raw_in, list) or not raw_in:
+        raise SpecError("the data set is empty: need at least one sample", f"{where} key '{in_key}'")
+    n = len(raw_in)
+    inputs = as_matrix(raw_in, n, n_in, f"{where} key '{in_key}'")
+    if not isinstance(raw_t, list) or len(raw_t) != n:
+        got = len(raw_t) if isinstance(raw_t, list) else repr(raw_t)
+        raise SpecError(f"expected {n} rows (one per input row), got {got}", f"{where} key '{t_key}'")
+    return Data(inputs=inputs, targets=as_matrix(raw_t, n, n_out, f"{where} key '{t_key}'"))
 
 
 def _check_targets(targets: np.ndarray, loss: Loss, where: str):
@@ -60,42 +84,55 @@ def _check_targets(targets: np.ndarray, loss: Loss, where: str):
             raise SpecError(f"row {n}: targets for loss '{loss.kind}' must be {what}, got {row.tolist()}", where)
 
 
-def _read_csv(t, where, base_dir, n_in, n_out) -> Data:
-    rel = t["csv"]
+def _read_csv(t, where, base_dir, n_in, n_out, key: str = "csv") -> Data:
+    """The rows of the CSV file named by ``key``, its columns chosen by input_columns and target_columns."""
+    rel = t[key]
     if not isinstance(rel, str):
-        raise SpecError("expected a file name", f"{where} key 'csv'")
-    path = os.path.join(base_dir, rel)
+        raise SpecError("expected a file name", f"{where} key '{key}'")
+    header, body = read_table(os.path.join(base_dir, rel), rel, f"{where} key '{key}' ({rel})")
+    for columns, n in (("input_columns", n_in), ("target_columns", n_out)):
+        if columns not in t:
+            raise SpecError(f"missing required key '{columns}' (with '{key}')", where)
+        names = t[columns]
+        if not isinstance(names, list) or len(names) != n:
+            raise SpecError(f"expected {n} column names", f"{where} key '{columns}'")
+        for c in names:
+            if c not in header:
+                raise SpecError(f"no column {c!r} in {rel}" + suggest(c, header), f"{where} key '{columns}'")
+    if not body:
+        raise SpecError("the data set is empty: the CSV file has a header but no rows", rel)
+    return Data(inputs=numbers(header, body, t["input_columns"], rel),
+                targets=numbers(header, body, t["target_columns"], rel),
+                source=rel, input_columns=tuple(t["input_columns"]), target_columns=tuple(t["target_columns"]))
+
+
+def read_table(path: str, rel: str, opening: str | None = None) -> tuple[list[str], list[tuple[int, list[str]]]]:
+    """A CSV file's header and its non-blank rows, each with its row number in the file
+    (UTF-8, a byte-order mark allowed).  ``rel`` names the file in messages, ``opening`` where it
+    was named if it cannot be opened."""
     try:
         with open(path, newline="", encoding="utf-8-sig") as fh:
             rows = list(csv.reader(fh))
     except OSError as e:
-        raise SpecError(f"cannot read the CSV file: {e.strerror}", f"{where} key 'csv' ({rel})") from None
+        raise SpecError(f"cannot read the CSV file: {e.strerror}", opening or rel) from None
     except UnicodeDecodeError:
         raise SpecError("not a UTF-8 text file", rel) from None
     numbered = [(r, row) for r, row in enumerate(rows, start=1) if any(c.strip() for c in row)]
     if not numbered:
         raise SpecError("the CSV file is empty", rel)
     header = [h.strip() for h in numbered[0][1]]
-    cols = {}
-    for key, n in (("input_columns", n_in), ("target_columns", n_out)):
-        if key not in t:
-            raise SpecError(f"missing required key '{key}' (with 'csv')", where)
-        names = t[key]
-        if not isinstance(names, list) or len(names) != n:
-            raise SpecError(f"expected {n} column names", f"{where} key '{key}'")
-        for c in names:
-            if c not in header:
-                raise SpecError(f"no column {c!r} in {rel}" + suggest(c, header), f"{where} key '{key}'")
-        cols[key] = [header.index(c) for c in names]
-    body = numbered[1:]
-    if not body:
-        raise SpecError("the data set is empty: the CSV file has a header but no rows", rel)
-    values = np.empty((len(body), len(header)))
-    wanted = cols["input_columns"] + cols["target_columns"]
-    for pos, (r, row) in enumerate(body):
+    for r, row in numbered[1:]:
         if len(row) != len(header):
             raise SpecError(f"expected {len(header)} fields, got {len(row)}", f"{rel}, row {r}")
-        for c in wanted:
+    return header, numbered[1:]
+
+
+def numbers(header: list[str], body, columns, rel: str) -> np.ndarray:
+    """The named ``columns`` of the rows as finite float64 numbers, (rows, columns)."""
+    index = [header.index(c) for c in columns]
+    values = np.empty((len(body), len(index)))
+    for pos, (r, row) in enumerate(body):
+        for j, c in enumerate(index):
             cell = row[c].strip()
             try:
                 v = float(cell)
@@ -103,6 +140,5 @@ def _read_csv(t, where, base_dir, n_in, n_out) -> Data:
                 raise SpecError(f"not a number: {cell!r}", f"{rel}, row {r}, column {header[c]!r}") from None
             if not math.isfinite(v):
                 raise SpecError(f"must be a finite number, got {cell}", f"{rel}, row {r}, column {header[c]!r}")
-            values[pos, c] = v
-    return Data(inputs=values[:, cols["input_columns"]].copy(), targets=values[:, cols["target_columns"]].copy(),
-                source=rel, input_columns=tuple(t["input_columns"]), target_columns=tuple(t["target_columns"]))
+            values[pos, j] = v
+    return values

@@ -21,7 +21,8 @@ LAYER_KEYS = {
     "conv": ("kind", "filters", "kernel", "activation", "names", "weights", "biases", "init"),
     "maxpool": ("kind", "size", "names"),
 }
-DATA_KEYS = ("inputs", "targets", "csv", "input_columns", "target_columns")
+DATA_KEYS = ("inputs", "targets", "csv", "input_columns", "target_columns",
+             "test_inputs", "test_targets", "test_csv")
 
 
 @dataclass(frozen=True, eq=False)
@@ -53,6 +54,10 @@ class Data:
     source: str = "inline"  # "inline" or the CSV path as written in the spec
     input_columns: tuple[str, ...] | None = None
     target_columns: tuple[str, ...] | None = None
+    # a held-out test set, evaluated after every epoch but never trained on (None: none given)
+    test_inputs: np.ndarray | None = None
+    test_targets: np.ndarray | None = None
+    test_source: str = "inline"
 
 
 @dataclass(frozen=True, eq=False)

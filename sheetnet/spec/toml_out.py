@@ -96,4 +96,7 @@ def to_toml(spec: Spec, theta=None, params=None) -> str:
     out.append("[data]")
     out.append(f"inputs = {_rows(spec.data.inputs)}")
     out.append(f"targets = {_rows(spec.data.targets)}")
+    if spec.data.test_inputs is not None:
+        out.append(f"test_inputs = {_rows(spec.data.test_inputs)}")
+        out.append(f"test_targets = {_rows(spec.data.test_targets)}")
     return "\n".join(out) + "\n"
