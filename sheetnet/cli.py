@@ -194,9 +194,12 @@ def _count(n: int, noun: str) -> str:
               help="Which sample of each step's batch to show (1 = the first).")
 @click.option("--chain", is_flag=True,
               help="Show each δ and weight gradient as the chain rule's factors (∂E/∂out · ∂out/∂net · ∂net/∂w).")
+@click.option("--notation", type=click.Choice(["mazur", "wakui", "matrix"]), default="mazur", show_default=True,
+              help="Labels as Mazur (net, out, E), the Wakui book (z, a, C, layer superscripts) or code-first "
+                   "posts (Z1, A1, dW1) write them.")
 @click.option("--json", "as_json", is_flag=True, help="The same lines as JSON (one object).")
 @_fail_cleanly
-def step(spec, steps, sample, chain, as_json):
+def step(spec, steps, sample, chain, notation, as_json):
     """Walk through training by hand: every equation with its numbers.
 
     \b
@@ -204,10 +207,10 @@ def step(spec, steps, sample, chain, as_json):
     For each step: the forward pass (net and out of every unit), the loss,
     the deltas, the gradients and the updated parameters, in textbook order.
     """
-    _walk(_load(spec), steps, sample, as_json, chain)
+    _walk(_load(spec), steps, sample, as_json, chain, notation)
 
 
-def _walk(run, steps, sample, as_json, chain=False):
+def _walk(run, steps, sample, as_json, chain=False, names="mazur"):
     n_steps = len(ex_batches(run))
     if steps > n_steps:
         epochs = -(-steps * run.train.epochs // n_steps)
@@ -218,14 +221,14 @@ def _walk(run, steps, sample, as_json, chain=False):
         view = trace.step(k)
         if sample > len(view.samples):
             raise SheetnetError(f"--sample {sample}: step {k + 1} has only {len(view.samples)} samples")
-        lines = walkthrough(trace, k, sample - 1, chain)
+        lines = walkthrough(trace, k, sample - 1, chain, names)
         if as_json:
             out.append({"step": k + 1, "epoch": view.epoch + 1, "samples": view.samples.tolist(),
                         "sample": int(view.samples[sample - 1]), "lr": view.lr, "lines": as_dicts(lines)})
         else:
             head = (f"Step {k + 1} (epoch {view.epoch + 1}, sample {sample} of a batch of {len(view.samples)}: "
                     f"data row {int(view.samples[sample - 1]) + 1}, η = {view.lr:g})")
-            click.echo(render(lines, head) + "\n")
+            click.echo(render(lines, head, names=names) + "\n")
     if as_json:
         click.echo(json.dumps({"name": run.name, "steps": out}))
 

@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from .ops import formula as f
+from .ops.notation import notation
 from .ops.symbols import Symbols, fmt, pretty
 
 # the settings as a textbook writes them, substituted by their values in every equation
@@ -40,13 +41,14 @@ def _sum_terms(terms: list[str]) -> str:
 class _Step:
     """The values of one sample in one step, and the lines being written."""
 
-    def __init__(self, trace, k: int, sample_pos: int, chain: bool = False):
+    def __init__(self, trace, k: int, sample_pos: int, chain: bool = False, names: str = "mazur"):
         from .engine.training import Model  # the registry objects of the run
 
         self.trace, self.spec, self.P = trace, trace.spec, trace.params
         self.model = Model(trace.spec)
         self.view = trace.step(k)
         self.k, self.pos, self.chain = k, sample_pos, chain
+        self.nt = notation(names, trace.spec, trace.params)
         self.n = int(self.view.samples[sample_pos])
         self.theta = trace.thetas[k]
         self.lines: list[Line] = []
@@ -72,63 +74,65 @@ class _Step:
 
     def out(self, l, i):
         """Token for the output of unit i of layer l (l = −1: input i)."""
-        u = self.spec.layers[l + 1].names[i]
-        return self.sym(u if l < 0 else f"out_{u}", self.at(self.trace.a, l)[i])
+        return self.sym(self.nt.out(l, i), self.at(self.trace.a, l)[i])
 
 
-def walkthrough(trace, k: int = 0, sample: int = 0, chain: bool = False) -> list[Line]:
+def walkthrough(trace, k: int = 0, sample: int = 0, chain: bool = False, names: str = "mazur") -> list[Line]:
     """The lines of step ``k`` for the ``sample``-th sample of its batch.
 
     With ``chain``, each δ of a dense layer is shown as the chain rule's two factors first,
     ∂E/∂out (from the loss, or Σ w·δ from the layer above) and ∂out/∂net, and each weight
     gradient of a one-sample batch as ∂E/∂out · ∂out/∂net · ∂net/∂w, as Mazur derives it.
+    ``names`` is the notation of the labels (ops/notation.py): "mazur", "wakui" or "matrix".
     """
     from .engine.wiring import wirings
 
-    s = _Step(trace, k, sample, chain)
+    s = _Step(trace, k, sample, chain, names)
+    nt = s.nt
     spec, P, model, sym = s.spec, s.P, s.model, s.sym
     layers, last = spec.layers, len(model.acts) - 1
     wiring = wirings(spec, P)
-    label = P.labels
-    par = lambda idx: sym(label[idx], s.theta[idx])  # noqa: E731
+    par = lambda idx: sym(nt.param(idx), s.theta[idx])  # noqa: E731
     for l, act in enumerate(model.acts):
         for j, u in enumerate(layers[l + 1].names):
             if wiring[l].kind == "maxpool":
-                s.add("forward", f"out_{u}", f.max_(*[s.out(l - 1, i) for i in wiring[l].window(j)]),
+                s.add("forward", nt.out(l, j), f.max_(*[s.out(l - 1, i) for i in wiring[l].window(j)]),
                       s.at(trace.a, l)[j])
                 continue
             terms = [f.mul(par(w), s.out(l - 1, i)) for w, i in wiring[l].inputs(j)] + [par(wiring[l].bias(j))]
-            s.add("forward", f"net_{u}", _sum_terms(terms), s.at(trace.z, l)[j])
-            net = sym(f"net_{u}", s.at(trace.z, l)[j])
+            s.add("forward", nt.net(l, j), _sum_terms(terms), s.at(trace.z, l)[j])
+            net = sym(nt.net(l, j), s.at(trace.z, l)[j])
             if act.name == "softmax":
-                s.note("forward", f"out_{u}", f"e^net_{u} / Σ_k e^net_k", s.at(trace.a, l)[j])
+                every = " + ".join(f"e^{nt.net(l, kk)}" for kk in range(len(layers[l + 1].names)))
+                s.note("forward", nt.out(l, j), f"e^{nt.net(l, j)} / ({every})", s.at(trace.a, l)[j])
             else:
-                s.add("forward", f"out_{u}", act.symbol(net), s.at(trace.a, l)[j])
+                s.add("forward", nt.out(l, j), act.symbol(net), s.at(trace.a, l)[j])
     y, t = s.at(trace.a, last), spec.data.targets[s.n]
     outs = layers[-1].names
     ys = [s.out(last, kk) for kk in range(len(outs))]
-    ts = [sym(f"t_{u}", t[kk]) for kk, u in enumerate(outs)]
+    ts = [sym(nt.target(kk), t[kk]) for kk in range(len(outs))]
     names = {"delta": s.hp["delta"]}
     z_last = s.at(trace.z, last)
     terms = (model.loss.term_logits(z_last[None], t[None]) if model.fused else
              model.loss.term(y[None], t[None], model.hp))[0]
     for kk, u in enumerate(outs):
         eq = f.mul(f.neg(ts[kk]), f.ln(ys[kk])) if model.fused else model.loss.xl_term(ys[kk], ts[kk], names)
-        s.add("loss", f"E_{u}", eq, terms[kk])
-    total = " + ".join(f"E_{u}" for u in outs)
+        s.add("loss", nt.term(kk), eq, terms[kk])
+    total = " + ".join(nt.term(kk) for kk in range(len(outs)))
     if model.loss.combine == "mean":
         total = f"({total})/{len(outs)}"
-    s.note("loss", "E", total, trace.sample_loss[s.view.epoch, s.view.lo + sample])
+    s.note("loss", nt.loss, total, trace.sample_loss[s.view.epoch, s.view.lo + sample])
     nb = len(s.view.samples)
     if nb > 1:
         how = "mean" if model.mean else "sum"
-        s.note("loss", "E_batch", f"{how} of E over the {nb} samples of the batch",
+        s.note("loss", f"{nt.loss}_batch", f"{how} of {nt.loss} over the {nb} samples of the batch",
                trace.sample_loss[s.view.epoch, s.view.lo:s.view.hi].mean() if model.mean else
                trace.sample_loss[s.view.epoch, s.view.lo:s.view.hi].sum())
     penalised = bool(spec.train.l1 or spec.train.l2)
     if penalised:
         _penalty_line(s, trace, k)
-        s.note("loss", "L", "E_batch + penalty" if nb > 1 else "E + penalty", trace.loss[k])
+        s.note("loss", "L" if nt.loss != "L" else "J", f"{nt.loss}_batch + penalty" if nb > 1 else f"{nt.loss} + penalty",
+               trace.loss[k])
     # backward, from the output layer down
     d, factors = {}, {}
     for l in range(last, -1, -1):
@@ -139,27 +143,27 @@ def walkthrough(trace, k: int = 0, sample: int = 0, chain: bool = False) -> list
             dense = wiring[l].kind == "dense" and (l == last or wiring[l + 1].kind == "dense")
             tag = ("BP1" if l == last else "BP2") if dense else ""
             if l == last and model.fused:  # softmax + cross-entropy: δ = out − t
-                s.add("backward", f"δ_{u}", model.loss.xl_delta(out, ts[j]), delta_value, tag,
+                s.add("backward", nt.delta(l, j), model.loss.xl_delta(out, ts[j]), delta_value, tag,
                       "softmax and cross-entropy together: the derivative collapses to out − t")
             elif l == last and act.name == "sigmoid" and model.loss.name == "binary_cross_entropy":
                 simple = f.sub(out, ts[j]) if len(outs) == 1 else f.div(f.sub(out, ts[j]), str(len(outs)))
-                s.add("backward", f"δ_{u}", simple, delta_value, tag,
+                s.add("backward", nt.delta(l, j), simple, delta_value, tag,
                       "σ′ cancels the denominator of the BCE derivative; the sheet keeps the clamped form")
             elif wiring[l].kind == "maxpool" and l != last and wiring[l + 1].kind != "maxpool":
                 back = [f.mul(par(w), d[(l + 1, kk)]) for w, kk in wiring[l + 1].outputs(j)]
-                s.add("backward", f"δ_{u}", _sum_terms(back), delta_value)
+                s.add("backward", nt.delta(l, j), _sum_terms(back), delta_value)
             elif l != last and wiring[l + 1].kind == "maxpool":
                 [(_, kk)] = wiring[l + 1].outputs(j)
                 window = wiring[l + 1].window(kk)
                 values = s.at(trace.a, l)[window]
                 if window[int(values.argmax())] != j:
-                    s.note("backward", f"δ_{u}", "0", 0.0, comment="not the first maximum of its pooling window")
-                    d[(l, j)] = sym(f"δ_{u}", 0.0)
+                    s.note("backward", nt.delta(l, j), "0", 0.0, comment="not the first maximum of its pooling window")
+                    d[(l, j)] = sym(nt.delta(l, j), 0.0)
                     continue
-                grad = act.xl_grad(sym(f"net_{u}", s.at(trace.z, l)[j]), out)
-                s.add("backward", f"δ_{u}", _times(d[(l + 1, kk)], grad), delta_value)
+                grad = act.xl_grad(sym(nt.net(l, j), s.at(trace.z, l)[j]), out)
+                s.add("backward", nt.delta(l, j), _times(d[(l + 1, kk)], grad), delta_value)
             else:
-                net = sym(f"net_{u}", s.at(trace.z, l)[j])
+                net = sym(nt.net(l, j), s.at(trace.z, l)[j])
                 if l == last:
                     outer = model.loss.xl_dl_dy(out, ts[j], len(outs), names)
                     outer_value = model.loss.dl_dy(y[None], t[None], model.hp)[0, j]
@@ -170,13 +174,13 @@ def walkthrough(trace, k: int = 0, sample: int = 0, chain: bool = False) -> list
                 inner = act.xl_grad(net, out)
                 if s.chain and dense:
                     inner_value = act.grad(s.at(trace.z, l)[None, j:j + 1], s.at(trace.a, l)[None, j:j + 1])[0, 0]
-                    s.add("backward", f"∂E/∂out_{u}", outer, outer_value)
-                    s.add("backward", f"∂out_{u}/∂net_{u}", inner, inner_value)
-                    factors[(l, j)] = (sym(f"∂E/∂out_{u}", outer_value), sym(f"∂out_{u}/∂net_{u}", inner_value))
-                    s.add("backward", f"δ_{u}", f.mul(*factors[(l, j)]), delta_value, tag)
+                    s.add("backward", nt.by_out(l, j), outer, outer_value)
+                    s.add("backward", nt.out_by_net(l, j), inner, inner_value)
+                    factors[(l, j)] = (sym(nt.by_out(l, j), outer_value), sym(nt.out_by_net(l, j), inner_value))
+                    s.add("backward", nt.delta(l, j), f.mul(*factors[(l, j)]), delta_value, tag)
                 else:
-                    s.add("backward", f"δ_{u}", _times(outer, inner), delta_value, tag)
-            d[(l, j)] = sym(f"δ_{u}", delta_value)
+                    s.add("backward", nt.delta(l, j), _times(outer, inner), delta_value, tag)
+            d[(l, j)] = sym(nt.delta(l, j), delta_value)
     # gradients, then the update of every parameter
     per_sample = s.view.per_sample_gradients()[sample]
     g_all, after = trace.grads[k], trace.thetas[k + 1]
@@ -189,15 +193,15 @@ def walkthrough(trace, k: int = 0, sample: int = 0, chain: bool = False) -> list
             tag = ("BP4" if weight else "BP3") if wiring[l].kind == "dense" else ""
             eq = _sum_terms([d[(l, j)] if i is None else f.mul(d[(l, j)], s.out(l - 1, i)) for j, i in uses])
             if s.chain and nb == 1 and len(uses) == 1 and uses[0][1] is not None:
-                (j, i), u = uses[0], layers[l + 1].names[uses[0][0]]
-                by_net = sym(f"∂net_{u}/∂{label[idx]}", s.at(trace.a, l - 1)[i] if l else spec.data.inputs[s.n][i])
+                j, i = uses[0]
+                by_net = sym(nt.net_by(l, j, idx), s.at(trace.a, l - 1)[i] if l else spec.data.inputs[s.n][i])
                 eq = f.mul(*factors.get((l, j), (d[(l, j)],)), by_net)
-            g = f"∂{'L' if penalised and weight else 'E'}/∂{label[idx]}"
+            g = nt.grad(idx, "L" if penalised and weight and nt.loss != "L" else None)
             if nb > 1:
-                s.add("gradients", f"∂E/∂{label[idx]} (data row {s.n + 1})", eq, per_sample[idx], tag)
+                s.add("gradients", f"{nt.grad(idx)} (data row {s.n + 1})", eq, per_sample[idx], tag)
                 how = "mean" if model.mean else "sum"
                 if penalised and weight:
-                    s.note("gradients", g, f"{how} of ∂E/∂{label[idx]} over the batch + λ₂·w + λ₁·sign(w)", g_all[idx])
+                    s.note("gradients", g, f"{how} of {nt.grad(idx)} over the batch + λ₂·w + λ₁·sign(w)", g_all[idx])
                 else:
                     s.note("gradients", g, f"{how} over the batch", g_all[idx])
             else:
@@ -210,7 +214,7 @@ def walkthrough(trace, k: int = 0, sample: int = 0, chain: bool = False) -> list
     hp = {key: s.hp[key] for key in ("momentum", "beta1", "beta2", "alpha", "eps")}
     for idx in range(P.size):
         if tr.freeze_biases and not P.is_weight[idx]:
-            s.note("update", f"{label[idx]}⁺", label[idx], after[idx], comment="biases are frozen in this run")
+            s.note("update", f"{nt.param(idx)}⁺", nt.param(idx), after[idx], comment="biases are frozen in this run")
             continue
         if k > 0:
             prev = {n: sym(f"{n}_prev", trace.states[n][k - 1][idx]) for n in opt.state}
@@ -219,11 +223,11 @@ def walkthrough(trace, k: int = 0, sample: int = 0, chain: bool = False) -> list
         else:
             prev = {}
         t_step = (start.step if start is not None else 0) + k + 1
-        cur = {n: sym(f"{n}[{label[idx]}]", state[n][idx]) for n in (*opt.state, *opt.shown)}
+        cur = {n: sym(f"{n}[{nt.param(idx)}]", state[n][idx]) for n in (*opt.state, *opt.shown)}
         for n in cur:
-            s.add("update", f"{n}[{label[idx]}]", opt.xl_state(n, grads[idx], prev, cur, str(t_step), hp),
+            s.add("update", f"{n}[{nt.param(idx)}]", opt.xl_state(n, grads[idx], prev, cur, str(t_step), hp),
                   state[n][idx])
-        s.add("update", f"{label[idx]}⁺", opt.xl_param(par(idx), grads[idx], cur, s.hp["eta"], hp), after[idx])
+        s.add("update", f"{nt.param(idx)}⁺", opt.xl_param(par(idx), grads[idx], cur, s.hp["eta"], hp), after[idx])
     return s.lines
 
 
@@ -284,11 +288,14 @@ def terminal_width() -> int:
     return max(40, shutil.get_terminal_size((80, 24)).columns)
 
 
-def render(lines: list[Line], header: str, width: int | None = None) -> str:
+BACKWARD = {"mazur": "δ = ∂E/∂net", "wakui": "δ = ∂C/∂z", "matrix": "dZ = ∂L/∂Z"}
+
+
+def render(lines: list[Line], header: str, width: int | None = None, names: str = "mazur") -> str:
     """The lines as text, one section after the other, wrapped at ``width`` display columns
-    (the terminal's width by default)."""
+    (the terminal's width by default); ``names``: the notation the lines were made in."""
     width = width or terminal_width()
-    titles = {"forward": "Forward pass", "loss": "Loss", "backward": "Backward pass (δ = ∂E/∂net)",
+    titles = {"forward": "Forward pass", "loss": "Loss", "backward": f"Backward pass ({BACKWARD[names]})",
               "gradients": "Gradients", "update": "Update"}
     out, section = wrap(header, width), None
     for ln in lines:

@@ -211,3 +211,33 @@ def test_json_lines_carry_the_tag_and_the_comment():
     tags = {ln["name"]: ln["tag"] for ln in lines}
     assert tags["δ_o1"] == "BP1" and tags["∂E/∂w5"] == "BP4"
     assert copy.deepcopy(lines[0])["comment"] == ""
+
+
+# --------------------------------------------------------------------------- notation
+def test_wakui_notation_labels_as_the_book_does():
+    text = run("step", "mazur", "--notation", "wakui", columns=200).stdout
+    assert line_of(text, "z²₁") == "z²₁ = w²₁₁·x₁ + w²₁₂·x₂ + b²₁ = 0.15·0.05 + 0.2·0.1 + 0.35 = 0.3775"
+    assert line_of(text, "a²₁").startswith("a²₁ = σ(z²₁) = σ(0.3775) = 0.593269992")
+    assert line_of(text, "C").startswith("C = C₁ + C₂ = 0.298371109")
+    assert line_of(text, "δ³₁").startswith("δ³₁ = (a³₁ − t₁)·a³₁·(1 − a³₁)") and line_of(text, "δ³₁").endswith("[BP1]")
+    assert line_of(text, "∂C/∂w³₁₁").startswith("∂C/∂w³₁₁ = δ³₁·a²₁ = 0.138498562·0.593269992 = 0.0821670406")
+    assert "Backward pass (δ = ∂C/∂z)" in text
+    assert not re.search(r"\b(net|out)_", text)
+
+
+def test_matrix_notation_labels_as_code_first_posts_do():
+    text = run("step", "mazur", "--notation", "matrix", columns=200).stdout
+    assert line_of(text, "Z1[1]").startswith("Z1[1] = W1[1,1]·X[1] + W1[1,2]·X[2] + b1[1] = ")
+    assert line_of(text, "dZ2[1]").startswith("dZ2[1] = (A2[1] − Y[1])·A2[1]·(1 − A2[1])")
+    assert line_of(text, "dW2[1,1]").startswith("dW2[1,1] = dZ2[1]·A1[1] = ")
+    assert line_of(text, "W2[1,1]⁺").startswith("W2[1,1]⁺ = W2[1,1] − η·dW2[1,1] = 0.4 − 0.5·0.0821670406")
+
+
+@pytest.mark.parametrize("name", ["mazur", "iris", "cnn123"])
+def test_notations_change_labels_never_numbers(name):
+    trace = sheetnet.train(sheetnet.example(name).with_train(epochs=1))
+    runs = {n: walkthrough(trace, 0, 0, chain=True, names=n) for n in ("mazur", "wakui", "matrix")}
+    values = {n: [(ln.section, ln.value, ln.tag) for ln in lines] for n, lines in runs.items()}
+    assert values["mazur"] == values["wakui"] == values["matrix"]
+    if name != "cnn123":
+        assert {ln.name for ln in runs["mazur"]}.isdisjoint({ln.name for ln in runs["wakui"]} - {"L"})
