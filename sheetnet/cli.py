@@ -14,11 +14,12 @@ import sys
 
 import click
 
-from . import __version__
+from . import __version__, i18n
 from . import examples as ex
 from .engine.training import train as train_run
 from .errors import SheetnetError
-from .walkthrough import as_dicts, render, terminal_width, walkthrough, wrap
+from .i18n import LANGUAGES, _, ngettext, set_language
+from .walkthrough import as_dicts, display_width, render, terminal_width, walkthrough, wrap
 
 PROGRESS_FROM = 2000  # steps: show a progress bar on stderr for runs at least this long
 
@@ -88,10 +89,35 @@ def _strict_json(obj) -> str:
 SPEC_HELP = "SPEC is a TOML spec file or the name of a built-in example (see `sheetnet examples`)."
 
 
+def _set_language(ctx, param, value):
+    if value is not None:
+        set_language(value)
+
+
+def _language_option() -> click.Option:
+    return click.Option(["--lang"], type=click.Choice(LANGUAGES), expose_value=False, is_eager=True,
+                        callback=_set_language,
+                        help="The language of what sheetnet writes (default: the environment's locale).")
+
+
 class _Group(click.Group):
-    """A click group whose usage errors are one line on stderr (exit 2), as SPEC.md asks."""
+    """A click group whose usage errors are one line on stderr (exit 2), as SPEC.md asks, and
+    whose every command takes --lang."""
+
+    def add_command(self, cmd, name=None):
+        cmd.params.append(_language_option())
+        super().add_command(cmd, name)
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        """Run one command in the environment's language (or its --lang), then restore the caller's."""
+        before = i18n.language
+        set_language(None)
+        try:
+            return self._main(args, prog_name, complete_var, standalone_mode, **extra)
+        finally:
+            set_language(before)
+
+    def _main(self, args, prog_name, complete_var, standalone_mode, **extra):
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, standalone_mode, **extra)
         try:
@@ -159,31 +185,34 @@ def _summary(name: str, trace) -> list[str]:
     training, and the gradient size per layer at the last step."""
     n, width = trace.n_steps, terminal_width()
     epochs = trace.spec.train.epochs
-    lines = wrap(f"{name}: {_count(n, 'step')} in {_count(epochs, 'epoch')}", width)
+    steps = ngettext("{n} step", "{n} steps", n).format(n=n)
+    lines = wrap(f"{name}: " + ngettext("{steps} in {n} epoch", "{steps} in {n} epochs", epochs).format(
+        steps=steps, n=epochs), width)
     first, last = trace.loss[0], trace.final_loss
-    lines += wrap(f"batch loss (before the step's update): {first:.9g} at step 1"
-                  + (f" → {last:.9g} at step {n}" if n > 1 else ""), width, "  ", "    ")
+    text = _("batch loss (before the step's update): {first} at step 1").format(first=f"{first:.9g}")
+    if n > 1:
+        text += _(" → {last} at step {n}").format(last=f"{last:.9g}", n=n)
+    lines += wrap(text, width, "  ", "    ")
     if trace.diverged:
         return lines
     table, data = trace.epochs, trace.spec.data
     start, end = table.iloc[0], table.iloc[-1]
-    sets = [("training-set", "", len(data.inputs))]
+    sets = [(_("training-set loss: {start} at the start → {end} after epoch {epoch}"), "", len(data.inputs))]
     if data.test_inputs is not None:
-        sets.append(("test-set", "test_", len(data.test_inputs)))
+        sets.append((_("test-set loss: {start} at the start → {end} after epoch {epoch}"), "test_",
+                     len(data.test_inputs)))
     for what, prefix, total in sets:
-        text = (f"{what} loss: {start[prefix + 'loss']:.9g} at the start → {end[prefix + 'loss']:.9g} after "
-                f"epoch {table.index[-1]}")
+        text = what.format(start=f"{start[prefix + 'loss']:.9g}", end=f"{end[prefix + 'loss']:.9g}",
+                           epoch=table.index[-1])
         if prefix + "correct" in table:
-            text += f"; right {int(start[prefix + 'correct'])}/{total} → {int(end[prefix + 'correct'])}/{total}"
+            text += _("; right {before}/{total} → {after}/{total}").format(
+                before=int(start[prefix + "correct"]), after=int(end[prefix + "correct"]), total=total)
         lines += wrap(text, width, "  ", "    ")
     sizes = trace.gradient_sizes.iloc[-1]
-    lines += wrap("mean |∂L/∂w| at the last step: " + ", ".join(f"{col} {v:.3g}" for col, v in sizes.items()),
+    lines += wrap(_("mean |∂L/∂w| at the last step: ")
+                  + ", ".join(_("layer {n} {size}").format(n=col.split()[-1], size=f"{v:.3g}") for col, v in sizes.items()),
                   width, "  ", "    ")
     return lines
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 @main.command()
@@ -226,8 +255,9 @@ def _walk(run, steps, sample, as_json, chain=False, names="mazur"):
             out.append({"step": k + 1, "epoch": view.epoch + 1, "samples": view.samples.tolist(),
                         "sample": int(view.samples[sample - 1]), "lr": view.lr, "lines": as_dicts(lines)})
         else:
-            head = (f"Step {k + 1} (epoch {view.epoch + 1}, sample {sample} of a batch of {len(view.samples)}: "
-                    f"data row {int(view.samples[sample - 1]) + 1}, η = {view.lr:g})")
+            head = _("Step {step} (epoch {epoch}, sample {sample} of a batch of {size}: data row {row}, η = {lr})")
+            head = head.format(step=k + 1, epoch=view.epoch + 1, sample=sample, size=len(view.samples),
+                               row=int(view.samples[sample - 1]) + 1, lr=f"{view.lr:g}")
             click.echo(render(lines, head, names=names) + "\n")
     if as_json:
         click.echo(json.dumps({"name": run.name, "steps": out}))
@@ -247,7 +277,7 @@ def demo(output):
     run = ex.example("mazur")
     _walk(run, 1, 1, False, chain=True)
     after = train_run(run.with_train(epochs=2), record=False).loss[1]  # E before step 2 = after step 1
-    click.echo("\n".join(wrap(ex.MAZUR_ERRATUM.format(after=after), terminal_width())) + "\n")
+    click.echo("\n".join(wrap(_(ex.MAZUR_ERRATUM).format(after=after), terminal_width())) + "\n")
     from .sheet.workbook import check_output_path, write_workbook
     check_output_path(output)
     write_workbook(train_run(run), output)
@@ -503,15 +533,16 @@ def predict(source, inputs, as_json):
         click.echo(json.dumps({"rows": rows, **({"correct": int(p.right.sum()), "total": len(p.rows)}
                                                  if p.right is not None else {})}))
         return
-    head = ["row", *p.output_names] + (["class"] if p.classes else []) + (["right"] if p.right is not None else [])
+    head = [_("row"), *p.output_names] + ([_("class")] if p.classes else []) + \
+        ([_("right")] if p.right is not None else [])
     table = [[str(r), *(f"{v:.6g}" for v in y)] + ([p.classes[i]] if p.classes else [])
-             + (["yes" if p.right[i] else "no"] if p.right is not None else [])
+             + ([_("yes") if p.right[i] else _("no")] if p.right is not None else [])
              for i, (r, y) in enumerate(zip(p.rows, p.outputs))]
-    widths = [max(len(row[c]) for row in [head, *table]) for c in range(len(head))]
+    widths = [max(display_width(row[c]) for row in [head, *table]) for c in range(len(head))]
     for row in [head, *table]:
-        click.echo("  ".join(cell.rjust(w) for cell, w in zip(row, widths)))
+        click.echo("  ".join(" " * (w - display_width(cell)) + cell for cell, w in zip(row, widths)))
     if p.right is not None:
-        click.echo(f"right: {int(p.right.sum())} of {len(p.rows)}")
+        click.echo(_("right: {correct} of {total}").format(correct=int(p.right.sum()), total=len(p.rows)))
 
 
 @main.command()

@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from .i18n import _
 from .ops import formula as f
 from .ops.notation import notation
 from .ops.symbols import Symbols, fmt, pretty
@@ -124,15 +125,16 @@ def walkthrough(trace, k: int = 0, sample: int = 0, chain: bool = False, names: 
     s.note("loss", nt.loss, total, trace.sample_loss[s.view.epoch, s.view.lo + sample])
     nb = len(s.view.samples)
     if nb > 1:
-        how = "mean" if model.mean else "sum"
-        s.note("loss", f"{nt.loss}_batch", f"{how} of {nt.loss} over the {nb} samples of the batch",
+        how = _("mean of {loss} over the {n} samples of the batch") if model.mean else \
+            _("sum of {loss} over the {n} samples of the batch")
+        s.note("loss", f"{nt.loss}_batch", how.format(loss=nt.loss, n=nb),
                trace.sample_loss[s.view.epoch, s.view.lo:s.view.hi].mean() if model.mean else
                trace.sample_loss[s.view.epoch, s.view.lo:s.view.hi].sum())
     penalised = bool(spec.train.l1 or spec.train.l2)
     if penalised:
         _penalty_line(s, trace, k)
-        s.note("loss", "L" if nt.loss != "L" else "J", f"{nt.loss}_batch + penalty" if nb > 1 else f"{nt.loss} + penalty",
-               trace.loss[k])
+        s.note("loss", "L" if nt.loss != "L" else "J",
+               f"{nt.loss}_batch + {_('penalty')}" if nb > 1 else f"{nt.loss} + {_('penalty')}", trace.loss[k])
     # backward, from the output layer down
     d, factors = {}, {}
     for l in range(last, -1, -1):
@@ -144,20 +146,20 @@ def walkthrough(trace, k: int = 0, sample: int = 0, chain: bool = False, names: 
             tag = ("BP1" if l == last else "BP2") if dense else ""
             if l == last and model.fused:  # softmax + cross-entropy: δ = out − t
                 s.add("backward", nt.delta(l, j), model.loss.xl_delta(out, ts[j]), delta_value, tag,
-                      "softmax and cross-entropy together: the derivative collapses to out − t")
+                      _("softmax and cross-entropy together: the derivative collapses to out − t"))
             elif l == last and act.name == "sigmoid" and model.loss.name == "binary_cross_entropy":
                 simple = f.sub(out, ts[j]) if len(outs) == 1 else f.div(f.sub(out, ts[j]), str(len(outs)))
                 s.add("backward", nt.delta(l, j), simple, delta_value, tag,
-                      "σ′ cancels the denominator of the BCE derivative; the sheet keeps the clamped form")
+                      _("σ′ cancels the denominator of the BCE derivative; the sheet keeps the clamped form"))
             elif wiring[l].kind == "maxpool" and l != last and wiring[l + 1].kind != "maxpool":
                 back = [f.mul(par(w), d[(l + 1, kk)]) for w, kk in wiring[l + 1].outputs(j)]
                 s.add("backward", nt.delta(l, j), _sum_terms(back), delta_value)
             elif l != last and wiring[l + 1].kind == "maxpool":
-                [(_, kk)] = wiring[l + 1].outputs(j)
+                [(_weight, kk)] = wiring[l + 1].outputs(j)
                 window = wiring[l + 1].window(kk)
                 values = s.at(trace.a, l)[window]
                 if window[int(values.argmax())] != j:
-                    s.note("backward", nt.delta(l, j), "0", 0.0, comment="not the first maximum of its pooling window")
+                    s.note("backward", nt.delta(l, j), "0", 0.0, comment=_("not the first maximum of its pooling window"))
                     d[(l, j)] = sym(nt.delta(l, j), 0.0)
                     continue
                 grad = act.xl_grad(sym(nt.net(l, j), s.at(trace.z, l)[j]), out)
@@ -198,12 +200,11 @@ def walkthrough(trace, k: int = 0, sample: int = 0, chain: bool = False, names: 
                 eq = f.mul(*factors.get((l, j), (d[(l, j)],)), by_net)
             g = nt.grad(idx, "L" if penalised and weight and nt.loss != "L" else None)
             if nb > 1:
-                s.add("gradients", f"{nt.grad(idx)} (data row {s.n + 1})", eq, per_sample[idx], tag)
-                how = "mean" if model.mean else "sum"
-                if penalised and weight:
-                    s.note("gradients", g, f"{how} of {nt.grad(idx)} over the batch + λ₂·w + λ₁·sign(w)", g_all[idx])
-                else:
-                    s.note("gradients", g, f"{how} over the batch", g_all[idx])
+                s.add("gradients", _("{name} (data row {row})").format(name=nt.grad(idx), row=s.n + 1), eq,
+                      per_sample[idx], tag)
+                how = (_("mean of {name} over the batch") if model.mean else _("sum of {name} over the batch"))
+                how = how.format(name=nt.grad(idx))
+                s.note("gradients", g, how + " + λ₂·w + λ₁·sign(w)" if penalised and weight else how, g_all[idx])
             else:
                 if penalised and weight:
                     eq = f.add(eq, f.mul(s.hp["l2"], par(idx)), f.mul(s.hp["l1"], f.sign(par(idx))))
@@ -214,7 +215,7 @@ def walkthrough(trace, k: int = 0, sample: int = 0, chain: bool = False, names: 
     hp = {key: s.hp[key] for key in ("momentum", "beta1", "beta2", "alpha", "eps")}
     for idx in range(P.size):
         if tr.freeze_biases and not P.is_weight[idx]:
-            s.note("update", f"{nt.param(idx)}⁺", nt.param(idx), after[idx], comment="biases are frozen in this run")
+            s.note("update", f"{nt.param(idx)}⁺", nt.param(idx), after[idx], comment=_("biases are frozen in this run"))
             continue
         if k > 0:
             prev = {n: sym(f"{n}_prev", trace.states[n][k - 1][idx]) for n in opt.state}
@@ -254,30 +255,44 @@ def display_width(text: str) -> int:
                for c in text)
 
 
+NO_LINE_START = "，。、；：？！）」』》〉”’,.;:?!)"  # punctuation a Chinese line never starts with
+
+
+def _wide(c: str) -> bool:
+    return unicodedata.east_asian_width(c) in "WF"
+
+
 def wrap(text: str, width: int, indent: str = "", subsequent: str = "") -> list[str]:
-    """``text`` broken at spaces into lines of at most ``width`` display columns (a word wider
-    than a line is broken inside)."""
+    """``text`` broken into lines of at most ``width`` display columns: at spaces, and between the
+    characters of Chinese text, which has no spaces (a word wider than a line is broken inside)."""
     lines, line = [], indent
     for word in text.split(" "):
-        at_start = line in (indent, subsequent)
-        if at_start and not word:  # the spaces of a gap that fell on a line break
-            continue
-        gap = "" if at_start else " "
-        if display_width(line + gap + word) <= width:
-            line += gap + word
-            continue
-        if line.strip():
-            lines.append(line.rstrip())
-            line = subsequent
-            if not word:
-                continue
-        while display_width(line + word) > width:  # a word longer than a whole line
-            cut = len(word)
-            while cut > 1 and display_width(line + word[:cut]) > width:
-                cut -= 1
-            lines.append(line + word[:cut])
-            line, word = subsequent, word[cut:]
-        line += word
+        while True:
+            at_start = line in (indent, subsequent)
+            if at_start and not word:  # the spaces of a gap that fell on a line break
+                break
+            gap = "" if at_start else " "
+            room = width - display_width(line + gap)
+            if display_width(word) <= room:
+                line += gap + word
+                break
+            # the most of the word that fits: any prefix at a line's start, else one that ends on or
+            # before a wide character (Chinese breaks between characters, never inside a number)
+            cut = 0
+            for end in range(1, len(word)):
+                if display_width(word[:end]) > room:
+                    break
+                if at_start or (_wide(word[end - 1]) or _wide(word[end])) and word[end] not in NO_LINE_START:
+                    cut = end
+            if cut:
+                lines.append((line + gap + word[:cut]).rstrip())
+                line, word = subsequent, word[cut:]
+            elif at_start:  # not even one character fits: give it the line
+                lines.append(line + word[:1])
+                line, word = subsequent, word[1:]
+            else:
+                lines.append(line.rstrip())
+                line = subsequent
     if line.strip():
         lines.append(line.rstrip())
     return lines
@@ -295,8 +310,9 @@ def render(lines: list[Line], header: str, width: int | None = None, names: str 
     """The lines as text, one section after the other, wrapped at ``width`` display columns
     (the terminal's width by default); ``names``: the notation the lines were made in."""
     width = width or terminal_width()
-    titles = {"forward": "Forward pass", "loss": "Loss", "backward": f"Backward pass ({BACKWARD[names]})",
-              "gradients": "Gradients", "update": "Update"}
+    titles = {"forward": _("Forward pass"), "loss": _("Loss"),
+              "backward": _("Backward pass ({definition})").format(definition=BACKWARD[names]),
+              "gradients": _("Gradients"), "update": _("Update")}
     out, section = wrap(header, width), None
     for ln in lines:
         if ln.section != section:

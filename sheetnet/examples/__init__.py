@@ -5,12 +5,13 @@ from __future__ import annotations
 import os
 import tomllib
 
+from ..i18n import N_
 from ..spec import Spec, load_spec
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 # What a reader comparing with Mazur's post should know ({after}: the total error after the step)
-MAZUR_ERRATUM = ("Note for readers of Mazur's post: after this step the total error is {after:.9f}. The post "
+MAZUR_ERRATUM = N_("Note for readers of Mazur's post: after this step the total error is {after:.9f}. The post "
                  "prints 0.291027924 because its hidden deltas use the already-updated weights w5…w8; "
                  "backpropagation uses the weights before the update, as this walk-through and the "
                  "workbook do.")
