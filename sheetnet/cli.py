@@ -554,18 +554,22 @@ def compare(spec, output, epochs):
     """Run SPEC once per optimizer and chart the losses in one workbook.
 
     \b
-    The optimizers and their learning rates come from the spec's [compare]
-    table (e.g. sgd = 4.0, adam = 0.1); without one, all five optimizers run
-    at the spec's lr. Each run is live on its own sheets (adam Settings,
-    adam Run, adam History, ...); the Compare sheet charts every run's loss.
-    Try: sheetnet compare optimizers -o optimizers.xlsx
+    The runs come from the spec's [compare] table: optimizers with their
+    learning rates (sgd = 4.0, adam = 0.1), or settings with lists of values
+    (lr = [0.1, 1, 10]; batch_size, activation, seed, lr_decay, l1, l2,
+    optimizer likewise; several lists give every combination). Without one,
+    all five optimizers run at the spec's lr. Each run is live on its own
+    sheets (adam Settings, adam Run, ...); the Compare sheet charts every
+    run's loss. Try: sheetnet compare optimizers -o optimizers.xlsx
     """
     from .compare import runs, write_comparison
 
     run = _load(spec)
     traces = write_comparison(runs(run, epochs), output)
+    width = max(display_width(label) for label in traces)
     for label, trace in traces.items():
-        click.echo(f"{label:<9} lr {trace.spec.train.lr:<7g} loss {trace.loss[0]:.9g} -> {trace.final_loss:.9g}")
+        pad = " " * (width - display_width(label))
+        click.echo(f"{label}{pad}  lr {trace.spec.train.lr:<7g} loss {trace.loss[0]:.9g} -> {trace.final_loss:.9g}")
     click.echo(f"wrote {output}", err=True)
 
 

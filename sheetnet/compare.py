@@ -8,9 +8,14 @@ charts the loss of every run, read from their History sheets.
 
 from __future__ import annotations
 
+import dataclasses
+import itertools
+import os
+
 import xlsxwriter
 
 from .engine.training import Model, train
+from .errors import SpecError
 from .files import atomic_path
 from .sheet.layout import HISTORY, META, Cell, choose_layout, ref
 from .sheet.workbook import FORMAT_VERSION, FastWorksheet, Writer, check_output_path
@@ -18,14 +23,46 @@ from .sheet.workbook import FORMAT_VERSION, FastWorksheet, Writer, check_output_
 COMPARE = "Compare"
 
 
+SHEET_LABEL = 20  # characters: "<label> Parameters" stays within a sheet name's 31
+LABELS = {"optimizer": "{}", "activation": "{}", "lr": "η {}", "batch_size": "batch {}", "seed": "seed {}",
+          "lr_decay": "decay {}", "l1": "l1 {}", "l2": "l2 {}"}  # how a run's sheets name what it changes
+
+
 def runs(spec, epochs: int | None = None) -> dict:
-    """label -> the spec of that run: one per optimizer of the spec's [compare] (all five at the
-    spec's learning rate when it has none), each with its optimizer's default ε."""
+    """label -> the spec of that run.  [compare] with optimizers and their learning rates: one run
+    per optimizer, each with its default ε (all five at the spec's learning rate when the spec has
+    no [compare]).  With settings and lists of values: one run per value, every combination where
+    several settings are listed, named as LABELS says (``η 0.5``, ``relu``, ``η 0.5, batch 4``)."""
     from .ops import OPTIMIZERS
 
-    pairs = spec.compare or tuple((name, spec.train.lr) for name in OPTIMIZERS)
     extra = {"epochs": epochs} if epochs else {}
-    return {name: spec.with_train(optimizer=name, lr=lr, eps=None, **extra) for name, lr in pairs}
+    if not spec.compare or not isinstance(spec.compare[0][1], tuple):
+        pairs = spec.compare or tuple((name, spec.train.lr) for name in OPTIMIZERS)
+        return {name: spec.with_train(optimizer=name, lr=lr, eps=None, **extra) for name, lr in pairs}
+    keys = [key for key, _ in spec.compare]
+    out = {}
+    for values in itertools.product(*(values for _, values in spec.compare)):
+        changes = dict(zip(keys, values))
+        label = ", ".join(LABELS[key].format(f"{value:g}" if isinstance(value, float) else value)
+                          for key, value in changes.items())
+        if len(label) > SHEET_LABEL:
+            raise SpecError(f"the run '{label}' needs a name of at most {SHEET_LABEL} characters for its sheets: "
+                            "compare fewer settings at once", f"{os.path.basename(spec.path)}, [compare]")
+        run = spec
+        if "activation" in changes:
+            run = with_hidden_activation(run, changes.pop("activation"))
+        if "optimizer" in changes:
+            changes["eps"] = None
+        out[label] = run.with_train(**changes, **extra)
+    return out
+
+
+def with_hidden_activation(spec, activation: str):
+    """The spec with every hidden layer that has an activation using ``activation`` instead."""
+    layers = [dataclasses.replace(layer, activation=activation)
+              if 0 < l < len(spec.layers) - 1 and layer.activation else layer
+              for l, layer in enumerate(spec.layers)]
+    return dataclasses.replace(spec, layers=tuple(layers))
 
 
 def write_comparison(specs: dict, path: str, progress=None) -> dict:
@@ -62,10 +99,10 @@ def write_comparison(specs: dict, path: str, progress=None) -> dict:
 def _write_compare(wb, ws, writers):
     first = next(iter(writers.values()))
     f = first.fmt
-    ws.write_string(0, 0, "The same problem, one run per optimizer: loss per step", f["title"])
+    ws.write_string(0, 0, "The same problem, one run per setting compared: loss per step", f["title"])
     ws.write_string(1, 0, "Each run is live on its own sheets (adam Settings, adam Run, …): change a run's η and "
                           "its curve moves.", f["subtitle"])
-    for c, h in enumerate(("optimizer", "η", "steps", "first loss", "last loss")):
+    for c, h in enumerate(("run", "η", "steps", "first loss", "last loss")):
         ws.write_string(3, c, h, f["head"])
     chart = wb.add_chart({"type": "scatter", "subtype": "straight"})
     for row, (label, w) in enumerate(writers.items(), start=4):
@@ -81,11 +118,11 @@ def _write_compare(wb, ws, writers):
         hist, top = sheets.sheet(HISTORY), sheets.HISTORY_FIRST_ROW
         chart.add_series({"name": label, "categories": [hist, top, 0, top + n - 1, 0],
                           "values": [hist, top, 2, top + n - 1, 2], "line": {"width": 1.75}})
-    chart.set_title({"name": "Loss per step, one curve per optimizer"})
+    chart.set_title({"name": "Loss per step, one curve per run"})
     most = max(w.trace.n_steps for w in writers.values())
     chart.set_x_axis({"name": "step", "min": 0, "max": most, "num_format": "0", "major_gridlines": {"visible": False}})
     chart.set_y_axis({"name": "loss", "num_format": "0.000"})
     chart.set_legend({"position": "bottom"})
     ws.insert_chart(4 + len(writers) + 2, 0, chart, {"x_scale": 1.45, "y_scale": 1.3})
-    ws.set_column(0, 0, 12)
+    ws.set_column(0, 0, 20)
     ws.set_column(1, 4, 14)

@@ -34,7 +34,7 @@ ROW_GAP = 0.25  # points: less than the gap between the words of two rows (a 15-
 TITLE_HEIGHT = 18.2  # the height pdftotext gives the words of a sheet title (14-pt bold) at 100 %
 MAIN_TITLES = ("Step 1 of", "Run:")
 HISTORY_TITLE = "History:"
-COMPARE_TITLE = "The same problem, one run per optimizer"  # the Compare sheet of `sheetnet compare`
+COMPARE_TITLE = "The same problem, one run per setting"  # the Compare sheet of `sheetnet compare`
 TIMEOUT = 120  # seconds, for one pdftotext or pdftoppm run
 
 
@@ -91,7 +91,7 @@ def write_books(names: list[str], folder: str, progress=None) -> dict[str, str]:
     for name in names:
         path = os.path.join(folder, name + ".xlsx")
         spec = ex.example(name)
-        if spec.compare:  # one run per optimizer, in one workbook
+        if spec.compare:  # one run per optimizer or setting compared, in one workbook
             write_comparison(runs(spec), path)
             layout = "comparison"
         else:

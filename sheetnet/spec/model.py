@@ -67,7 +67,8 @@ class Spec:
     train: Train
     data: Data
     name: str = ""
-    compare: tuple[tuple[str, float], ...] = ()  # [compare]: optimizer -> learning rate, for `sheetnet compare`
+    # [compare], for `sheetnet compare`: (optimizer, lr) pairs, or (setting, (value, …)) lists to sweep
+    compare: tuple[tuple[str, object], ...] = ()
     path: str = "<spec>"  # where it was read from, for messages
     base_dir: str = field(default=".", repr=False)
 

@@ -6,11 +6,12 @@ key 'activation': unknown activation 'sigmod'; did you mean 'sigmoid'?``).
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import tomllib
 
-from ..errors import SpecError
-from ..ops import OPTIMIZERS
+from ..errors import SpecError, suggest
+from ..ops import ACTIVATIONS, OPTIMIZERS
 from .checks import as_number, as_table, no_unknown
 from .data import parse_data
 from .layers import parse_layers
@@ -53,21 +54,65 @@ def parse_spec(raw: dict, path: str = "<spec>") -> Spec:
     train = parse_train(as_table(raw["train"], "[train]", fname), fname)
     data = parse_data(as_table(raw["data"], "[data]", fname), fname, base_dir, layers, loss)
     check_pairing(layers, loss, fname)
-    compare = parse_compare(as_table(raw.get("compare", {}), "[compare]", fname), fname)
+    compare = parse_compare(as_table(raw.get("compare", {}), "[compare]", fname), fname, train, layers)
     return Spec(layers=layers, loss=loss, train=train, data=data, name=name, compare=compare, path=path,
                 base_dir=base_dir)
 
 
-def parse_compare(t, fname) -> tuple[tuple[str, float], ...]:
-    """[compare]: the optimizers `sheetnet compare` runs side by side, each with its learning rate."""
+SWEEPS = ("optimizer", "lr", "batch_size", "activation", "seed", "lr_decay", "l1", "l2")
+
+
+def parse_compare(t, fname, train, layers) -> tuple:
+    """[compare], for `sheetnet compare`: either optimizers with their learning rates (``adam = 0.1``:
+    one run per optimizer) -> ((optimizer, lr), …), or settings with lists of values
+    (``lr = [0.1, 1, 10]``: one run per value, every combination where several are listed)
+    -> ((setting, (value, …)), …).  ``activation`` sets the hidden layers' activation."""
+    listed = [key for key, value in t.items() if isinstance(value, list)]
+    if listed and len(listed) != len(t):
+        raise SpecError("give either optimizers with their learning rates or settings with lists of values, "
+                        "not both", f"{fname}, [compare]")
+    if not listed:
+        return tuple(_optimizer_rate(key, value, f"{fname}, [compare] key {key!r}") for key, value in t.items())
     out = []
-    for opt, lr in t.items():
-        OPTIMIZERS.get_named(opt, f"{fname}, [compare] key {opt!r}")
-        lr = as_number(lr, f"{fname}, [compare] key {opt!r}")
-        if lr <= 0:
-            raise SpecError(f"a learning rate must be > 0, got {lr}", f"{fname}, [compare] key {opt!r}")
-        out.append((opt, lr))
+    for key, values in t.items():
+        where = f"{fname}, [compare] key {key!r}"
+        if key not in SWEEPS:
+            raise SpecError(f"cannot compare over {key!r}" + suggest(key, SWEEPS) + "; choose from "
+                            + ", ".join(SWEEPS), where)
+        if not values:
+            raise SpecError("expected a list of at least one value", where)
+        for i, value in enumerate(values, start=1):
+            _check_sweep_value(key, value, train, layers, f"{where}, item {i}", fname)
+        out.append((key, tuple(values)))
     return tuple(out)
+
+
+def _optimizer_rate(opt, lr, where):
+    if opt in SWEEPS:
+        raise SpecError(f"expected a list of values to compare, got {lr!r}", where)
+    OPTIMIZERS.get_named(opt, where)
+    lr = as_number(lr, where)
+    if lr <= 0:
+        raise SpecError(f"a learning rate must be > 0, got {lr}", where)
+    return opt, lr
+
+
+def _check_sweep_value(key, value, train, layers, where, fname):
+    """One value of a compared setting, checked as the spec's own setting would be."""
+    if key == "activation":
+        ACTIVATIONS.get_named(value, where)
+        if value == "softmax":
+            raise SpecError("softmax is only for the output layer; compare the hidden layers' activations", where)
+        if not any(layer.activation for layer in layers[1:-1]):
+            raise SpecError("the network has no hidden layer whose activation could change", where)
+        return
+    raw = {**dataclasses.asdict(train), key: value}
+    if key == "optimizer":
+        raw["eps"] = None  # each optimizer with its own default ε
+    try:
+        parse_train(raw, fname)
+    except SpecError as e:
+        raise SpecError(e.message, where) from None
 
 
 def check_pairing(layers, loss: Loss, fname):
