@@ -163,6 +163,8 @@ def train(spec, output, epochs, as_json, layout):
     if output:
         from .sheet.workbook import check_output_path
         check_output_path(output)
+    if _is_function(run):
+        return _train_function(run, output, as_json)
     trace = _train_with_progress(run, record=True)
     if output:
         from .sheet.workbook import write_workbook
@@ -177,6 +179,50 @@ def train(spec, output, epochs, as_json, layout):
         click.echo(_strict_json(out))
     else:
         click.echo("\n".join(_summary(run.name or spec, trace)))
+
+
+def _is_function(spec) -> bool:
+    from .function.spec import FunctionSpec
+    return isinstance(spec, FunctionSpec)
+
+
+def _train_function(spec, output, as_json):
+    """Gradient descent on the spec's function: the path, its workbook, a summary."""
+    from .function.engine import train_function
+
+    trace = train_function(spec)
+    if output:
+        from .function.workbook import write_function_workbook
+        write_function_workbook(trace, output)
+        click.echo(_("wrote {path}").format(path=output), err=True)
+    if as_json:
+        click.echo(_strict_json(trace.to_json()))
+        return
+    point = ", ".join(f"{v} = {x:.9g}" for v, x in zip(spec.variables, trace.points[-1]))
+    text = _("{name}: {steps}; f {first} → {last} at ({point})").format(
+        name=spec.name or spec.path, steps=ngettext("{n} step", "{n} steps", trace.n_steps).format(n=trace.n_steps),
+        first=f"{trace.values[0]:.9g}", last=f"{trace.values[-1]:.9g}", point=point)
+    click.echo("\n".join(wrap(text, terminal_width())))
+    if trace.diverged_at:
+        click.echo(_("sheetnet: diverged at step {step}: f or the point stopped being a finite number; the run "
+                     "holds steps 1–{last}").format(step=trace.diverged_at, last=trace.diverged_at - 1), err=True)
+
+
+def _walk_function(spec, steps, as_json):
+    from .function.engine import train_function
+    from .function.walkthrough import walkthrough as function_walkthrough
+
+    trace = train_function(spec.with_train(epochs=max(steps, 1)))
+    out = []
+    for k in range(min(steps, trace.n_steps)):
+        lines = function_walkthrough(trace, k)
+        if as_json:
+            out.append({"step": k + 1, "lr": float(trace.lr[k]), "lines": as_dicts(lines)})
+        else:
+            head = _("Step {step} (η = {lr})").format(step=k + 1, lr=f"{trace.lr[k]:g}")
+            click.echo(render(lines, head) + "\n")
+    if as_json:
+        click.echo(json.dumps({"name": spec.name, "steps": out}))
 
 
 def _summary(name: str, trace) -> list[str]:
@@ -236,7 +282,10 @@ def step(spec, steps, sample, chain, notation, as_json):
     For each step: the forward pass (net and out of every unit), the loss,
     the deltas, the gradients and the updated parameters, in textbook order.
     """
-    _walk(_load(spec), steps, sample, as_json, chain, notation)
+    run = _load(spec)
+    if _is_function(run):
+        return _walk_function(run, steps, as_json)
+    _walk(run, steps, sample, as_json, chain, notation)
 
 
 def _walk(run, steps, sample, as_json, chain=False, names="mazur"):
@@ -581,6 +630,8 @@ def examples_cmd():
         sizes = "-".join(_layer_size(layer) for layer in spec.layers)
         n = len(spec.data.inputs)
         click.echo(f"{name:<10} {sizes:<18} {n:>4} samples  {ex.describe(name)}")
+    for name in ex.function_example_names():
+        click.echo(f"{name:<10} {'f(' + ', '.join(ex.resolve(name).variables) + ')':<18} {'':>12}  {ex.describe(name)}")
 
 
 def _layer_size(layer) -> str:

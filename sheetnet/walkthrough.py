@@ -310,7 +310,7 @@ def render(lines: list[Line], header: str, width: int | None = None, names: str 
     """The lines as text, one section after the other, wrapped at ``width`` display columns
     (the terminal's width by default); ``names``: the notation the lines were made in."""
     width = width or terminal_width()
-    titles = {"forward": _("Forward pass"), "loss": _("Loss"),
+    titles = {"function": _("Function value"), "forward": _("Forward pass"), "loss": _("Loss"),
               "backward": _("Backward pass ({definition})").format(definition=BACKWARD[names]),
               "gradients": _("Gradients"), "update": _("Update")}
     out, section = wrap(header, width), None

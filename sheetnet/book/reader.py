@@ -75,6 +75,9 @@ def open_book(path: str) -> Book:
     if meta.get((0, 0), (None, None))[1] != "sheetnet":
         raise WorkbookError(f"not a sheetnet workbook: sheet '{META}' is not sheetnet's", name)
     layout_name = meta.get((1, 1), (None, "auto"))[1]
+    if layout_name == "function":
+        raise WorkbookError("a workbook of gradient descent on a function: read, resume and audit take the "
+                            "workbook of a network for now", name)
     if layout_name == "comparison":
         raise WorkbookError("a comparison of several runs (sheetnet compare): read, resume and audit take the "
                             "workbook of one run", name)

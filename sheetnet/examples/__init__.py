@@ -35,18 +35,34 @@ def example(name: str) -> Spec:
     return load_spec(path)
 
 
-def describe(name: str) -> str:
-    """The example's one-line description (its ``name`` key)."""
-    with open(os.path.join(HERE, name + ".toml"), "rb") as fh:
-        return tomllib.load(fh).get("name", name)
+FUNCTIONS = os.path.join(HERE, "functions")  # gradient descent on a function: sheetnet.function
 
 
-def resolve(arg: str) -> Spec:
-    """A spec file path, or the name of a built-in example."""
+def function_example_names() -> list[str]:
+    return sorted(f[:-5] for f in os.listdir(FUNCTIONS) if f.endswith(".toml"))
+
+
+def resolve(arg: str):
+    """A spec file path, or the name of a built-in example: a network ``Spec``, or a
+    ``FunctionSpec`` where the file has a [function] table."""
     if not os.path.exists(arg):
         if example_path(arg) is not None:
             return example(arg)
-        if not arg.endswith(".toml") and os.sep not in arg and "/" not in arg:
+        if arg in function_example_names():
+            arg = os.path.join(FUNCTIONS, arg + ".toml")
+        elif not arg.endswith(".toml") and os.sep not in arg and "/" not in arg:
             from ..errors import SpecError, suggest
-            raise SpecError("no such spec file or built-in example" + suggest(arg, example_names()), arg)
-    return load_spec(arg)
+            raise SpecError("no such spec file or built-in example"
+                            + suggest(arg, example_names() + function_example_names()), arg)
+    from ..function.spec import is_function_spec, parse_function_spec
+    from ..spec.parse import parse_spec, read_toml
+
+    raw = read_toml(arg)
+    return parse_function_spec(raw, path=arg) if is_function_spec(raw) else parse_spec(raw, path=arg)
+
+
+def describe(name: str) -> str:
+    """The example's one-line description (its ``name`` key)."""
+    path = example_path(name) or os.path.join(FUNCTIONS, name + ".toml")
+    with open(path, "rb") as fh:
+        return tomllib.load(fh).get("name", name)

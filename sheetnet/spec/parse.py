@@ -21,6 +21,11 @@ from .settings import Loss, parse_loss, parse_train
 
 def load_spec(path: str) -> Spec:
     """Read and validate a TOML spec file."""
+    return parse_spec(read_toml(path), path=path)
+
+
+def read_toml(path: str) -> dict:
+    """A spec file's TOML as a dict (one-line errors for a missing, unreadable or invalid file)."""
     name = os.path.basename(path)
     try:
         with open(path, "rb") as fh:
@@ -35,7 +40,7 @@ def load_spec(path: str) -> Spec:
         raise SpecError(f"not valid TOML: {e}", name) from None
     except UnicodeDecodeError:
         raise SpecError("not a text file", name) from None
-    return parse_spec(raw, path=path)
+    return raw
 
 
 def parse_spec(raw: dict, path: str = "<spec>") -> Spec:
