@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from ..engine.training import Model
+from ..errors import WorkbookError
 from ..files import atomic_path
 from ..sheet.formulas import StepFormulas
 from ..sheet.layout import EXERCISE_SECTIONS, SETTING_NAMES, Cell, qualified
@@ -207,7 +208,10 @@ def write_graded_copy(src: str, dst: str, answers: list[Answer]) -> str:
     from openpyxl.styles import PatternFill
 
     fills = {True: PatternFill("solid", fgColor="C6EFCE"), False: PatternFill("solid", fgColor="FFC7CE")}
-    wb = openpyxl.load_workbook(src)
+    try:
+        wb = openpyxl.load_workbook(src)
+    except Exception as e:  # a damaged part openpyxl needs that sheetnet's own reading skips (styles, docProps)
+        raise WorkbookError(f"damaged .xlsx file: cannot copy it for grading ({e.__class__.__name__})", src) from None
     for a in answers:
         cell = wb[a.sheet][a.cell]
         cell.fill = fills[a.ok]

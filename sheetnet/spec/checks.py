@@ -9,6 +9,7 @@ import numbers
 import numpy as np
 
 from ..errors import SpecError, suggest
+from ..limits import MAX_INTEGER, check_name
 
 
 def as_table(value, what, fname):
@@ -25,14 +26,26 @@ def no_unknown(table: dict, allowed, where: str, section: str = ""):
 
 def as_number(value, where: str, integer: bool = False) -> float:
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        raise SpecError(f"expected a number, got {value!r}", where)
+        raise SpecError(f"expected a number, got {_short(value)}", where)
+    if isinstance(value, numbers.Integral) and abs(value) > MAX_INTEGER:
+        digits = int(int(value).bit_length() * 0.30103) + 1
+        raise SpecError(f"a whole number of about {digits:,} digits, more than sheetnet's limit of "
+                        f"{MAX_INTEGER:,}", where)
     if not math.isfinite(value):
         raise SpecError(f"must be a finite number, got {value}", where)
     if integer:
         if isinstance(value, float) and not value.is_integer():
             raise SpecError(f"expected a whole number, got {value}", where)
+        if abs(value) > MAX_INTEGER:
+            raise SpecError(f"{value:.6g} is more than sheetnet's limit of {MAX_INTEGER:,}", where)
         return int(value)
     return float(value)
+
+
+def _short(value, n: int = 40) -> str:
+    """repr of a value, cut to ``n`` characters (an error line never echoes a whole input)."""
+    text = repr(value)
+    return text if len(text) <= n else text[: n - 1] + "…"
 
 
 def as_matrix(value, rows: int, cols: int, where: str) -> np.ndarray:
@@ -59,6 +72,10 @@ def as_vector(value, n: int, where: str) -> np.ndarray:
 def as_names(value, n: int, where: str) -> tuple[str, ...]:
     if not isinstance(value, list) or len(value) != n or not all(isinstance(v, str) and v for v in value):
         raise SpecError(f"expected a list of {n} non-empty names", where)
+    for i, v in enumerate(value):
+        why = check_name(v)
+        if why:
+            raise SpecError(why, f"{where} item {i + 1}")
     if len(set(value)) != n:
         raise SpecError("names must be distinct", where)
     return tuple(value)

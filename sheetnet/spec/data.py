@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import csv
+import difflib
+import io
 import math
 import os
 
 import numpy as np
 
-from ..errors import SpecError, suggest
-from .checks import as_matrix, no_unknown
+from ..errors import SpecError
+from ..limits import MAX_CSV_BYTES, MAX_SAMPLES, check_name
+from .checks import _short, as_matrix, no_unknown
 from .model import DATA_KEYS, Data
 from .settings import Loss
 
@@ -35,6 +38,8 @@ def parse_data(t, fname, base_dir, layers, loss: Loss) -> Data:
         if not isinstance(raw_in, list) or not raw_in:
             raise SpecError("the data set is empty: need at least one sample", f"{where} key 'inputs'")
         n = len(raw_in)
+        if n > MAX_SAMPLES:
+            raise SpecError(f"{n:,} samples, more than sheetnet's limit of {MAX_SAMPLES:,}", f"{where} key 'inputs'")
         inputs = as_matrix(raw_in, n, n_in, f"{where} key 'inputs'")
         if not isinstance(raw_t, list) or len(raw_t) != n:
             got = len(raw_t) if isinstance(raw_t, list) else repr(raw_t)
@@ -60,18 +65,42 @@ def _check_targets(targets: np.ndarray, loss: Loss, where: str):
             raise SpecError(f"row {n}: targets for loss '{loss.kind}' must be {what}, got {row.tolist()}", where)
 
 
+def _columns_hint(header) -> str:
+    """The header's column names when they look like a data file's (several short names), else
+    only their number: an error line never echoes the first line of an unrelated file."""
+    if 2 <= len(header) <= 50 and all(0 < len(h) <= 40 and not check_name(h) for h in header):
+        return "; choose from " + ", ".join(sorted(header))
+    return f" (its first row has {len(header)} field{'s' if len(header) != 1 else ''})"
+
+
 def _read_csv(t, where, base_dir, n_in, n_out) -> Data:
     rel = t["csv"]
     if not isinstance(rel, str):
         raise SpecError("expected a file name", f"{where} key 'csv'")
+    why = check_name(rel)
+    if why:
+        raise SpecError(why.replace("a name", "a file name"), f"{where} key 'csv'")
+    from .parse import read_text_file
+
     path = os.path.join(base_dir, rel)
     try:
-        with open(path, newline="", encoding="utf-8-sig") as fh:
-            rows = list(csv.reader(fh))
-    except OSError as e:
-        raise SpecError(f"cannot read the CSV file: {e.strerror}", f"{where} key 'csv' ({rel})") from None
+        raw = read_text_file(path, MAX_CSV_BYTES, "CSV file")
+    except SpecError as e:
+        msg = "cannot read the CSV file: no such file" if e.message == "no such file" else e.message
+        raise SpecError(msg, f"{where} key 'csv' ({rel})") from None
+    try:
+        text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise SpecError("not a UTF-8 text file", rel) from None
+    reader = csv.reader(io.StringIO(text, newline=""))
+    rows = []
+    try:
+        for row in reader:
+            rows.append(row)
+            if len(rows) > MAX_SAMPLES + 1:
+                raise SpecError(f"more than sheetnet's limit of {MAX_SAMPLES:,} rows", rel)
+    except csv.Error as e:
+        raise SpecError(f"not a CSV file sheetnet can read ({e})", f"{rel}, row {reader.line_num}") from None
     numbered = [(r, row) for r, row in enumerate(rows, start=1) if any(c.strip() for c in row)]
     if not numbered:
         raise SpecError("the CSV file is empty", rel)
@@ -84,8 +113,12 @@ def _read_csv(t, where, base_dir, n_in, n_out) -> Data:
         if not isinstance(names, list) or len(names) != n:
             raise SpecError(f"expected {n} column names", f"{where} key '{key}'")
         for c in names:
+            if not isinstance(c, str) or check_name(c):
+                raise SpecError(f"not a usable column name: {_short(c)}", f"{where} key '{key}'")
             if c not in header:
-                raise SpecError(f"no column {c!r} in {rel}" + suggest(c, header), f"{where} key '{key}'")
+                close = difflib.get_close_matches(c, header, n=1, cutoff=0.6)
+                hint = f"; did you mean {close[0]!r}?" if close else _columns_hint(header)
+                raise SpecError(f"no column {c!r} in {rel}" + hint, f"{where} key '{key}'")
         cols[key] = [header.index(c) for c in names]
     body = numbered[1:]
     if not body:
@@ -100,7 +133,7 @@ def _read_csv(t, where, base_dir, n_in, n_out) -> Data:
             try:
                 v = float(cell)
             except ValueError:
-                raise SpecError(f"not a number: {cell!r}", f"{rel}, row {r}, column {header[c]!r}") from None
+                raise SpecError(f"not a number: {_short(cell)}", f"{rel}, row {r}, column {header[c]!r}") from None
             if not math.isfinite(v):
                 raise SpecError(f"must be a finite number, got {cell}", f"{rel}, row {r}, column {header[c]!r}")
             values[pos, c] = v

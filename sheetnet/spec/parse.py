@@ -10,6 +10,7 @@ import os
 import tomllib
 
 from ..errors import SpecError
+from ..limits import MAX_SPEC_BYTES, check_name
 from ..ops import OPTIMIZERS
 from .checks import as_number, as_table, no_unknown
 from .data import parse_data
@@ -18,23 +19,60 @@ from .model import TOP_KEYS, Spec
 from .settings import Loss, parse_loss, parse_train
 
 
-def load_spec(path: str) -> Spec:
-    """Read and validate a TOML spec file."""
-    name = os.path.basename(path)
+def read_text_file(path: str, limit: int, what: str = "file") -> bytes:
+    """The bytes of a regular file of at most ``limit`` bytes, or one SpecError.
+
+    Opened without blocking (a named pipe nobody writes to, a terminal) and refused unless it
+    is a regular file (``/dev/zero`` would never end); read at most ``limit`` + 1 bytes."""
+    import stat
+
+    nonblocking = getattr(os, "O_NONBLOCK", 0)
     try:
-        with open(path, "rb") as fh:
-            raw = tomllib.load(fh)
+        fh = open(path, "rb", opener=lambda p, flags: os.open(p, flags | nonblocking))
     except FileNotFoundError:
         raise SpecError("no such file", path) from None
     except IsADirectoryError:
-        raise SpecError("is a directory, not a spec file", path) from None
+        raise SpecError(f"is a directory, not a {what}", path) from None
     except OSError as e:
-        raise SpecError(f"cannot read the file: {e.strerror}", path) from None
-    except tomllib.TOMLDecodeError as e:
-        raise SpecError(f"not valid TOML: {e}", name) from None
+        raise SpecError(f"cannot read the {what}: {e.strerror}", path) from None
+    with fh:
+        st = os.fstat(fh.fileno())
+        if stat.S_ISDIR(st.st_mode):
+            raise SpecError(f"is a directory, not a {what}", path)
+        if not stat.S_ISREG(st.st_mode):
+            raise SpecError(f"not a regular file (a device, pipe or socket): sheetnet reads a {what} only "
+                            "from a regular file", path)
+        if st.st_size > limit:
+            raise SpecError(f"the {what} has {st.st_size:,} bytes, more than sheetnet's limit of {limit:,}", path)
+        try:
+            data = fh.read(limit + 1)
+        except OSError as e:
+            raise SpecError(f"cannot read the {what}: {e.strerror}", path) from None
+    if len(data) > limit:
+        raise SpecError(f"the {what} has more than sheetnet's limit of {limit:,} bytes", path)
+    return data
+
+
+def load_spec(path: str) -> Spec:
+    """Read and validate a TOML spec file (UTF-8, with or without a byte-order mark)."""
+    name = os.path.basename(path)
+    data = read_text_file(path, MAX_SPEC_BYTES, "spec file")
+    try:
+        text = data.decode("utf-8")
     except UnicodeDecodeError:
-        raise SpecError("not a text file", name) from None
+        raise SpecError("not a text file (not UTF-8)", name) from None
+    raw = parse_toml(text.removeprefix("\ufeff"), name)
     return parse_spec(raw, path=path)
+
+
+def parse_toml(text: str, where: str) -> dict:
+    """tomllib.loads with its failures as one SpecError (nesting too deep included)."""
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise SpecError(f"not valid TOML: {e}", where) from None
+    except RecursionError:
+        raise SpecError("not valid TOML for sheetnet: arrays or tables nested too deeply", where) from None
 
 
 def parse_spec(raw: dict, path: str = "<spec>") -> Spec:
@@ -48,6 +86,9 @@ def parse_spec(raw: dict, path: str = "<spec>") -> Spec:
     name = raw.get("name", "")
     if not isinstance(name, str):
         raise SpecError("must be a string", f"{fname}, key 'name'")
+    why = check_name(name)
+    if why:
+        raise SpecError(why, f"{fname}, key 'name'")
     layers = parse_layers(raw["layers"], fname)
     loss = parse_loss(as_table(raw["loss"], "[loss]", fname), fname)
     train = parse_train(as_table(raw["train"], "[train]", fname), fname)
