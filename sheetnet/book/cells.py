@@ -24,6 +24,26 @@ MAX_COL, MAX_ROW = 16_384, 1_048_576  # XFD, Excel's last row
 _NS_REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
 
 
+def damaged_is_error(fn):
+    """Decorate a function reading a workbook (its first argument: a path or a Book): an edit
+    or a damage nobody foresaw, which surfaces as a ValueError, TypeError, KeyError, …,
+    becomes one WorkbookError naming the file, never a traceback."""
+    import functools
+    import os
+
+    @functools.wraps(fn)
+    def wrapper(first, *args, **kwargs):
+        try:
+            return fn(first, *args, **kwargs)
+        except (ValueError, TypeError, KeyError, IndexError, AttributeError, ZeroDivisionError,
+                OverflowError) as e:
+            path = getattr(first, "path", first)
+            raise WorkbookError("the workbook is damaged or edited beyond what sheetnet can read "
+                                f"({e.__class__.__name__}: {_clip(str(e))})", os.path.basename(str(path))) from None
+
+    return wrapper
+
+
 class Error(str):
     """A spreadsheet error value such as ``#DIV/0!``."""
 

@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from .cells import damaged_is_error
 from ..engine.training import Model
 from ..errors import WorkbookError
 from ..files import atomic_path
@@ -70,6 +71,7 @@ class Tolerance:
         return abs(found - expected) <= 1e-12 + self.rtol * abs(expected)
 
 
+@damaged_is_error
 def grade(book, rtol: float | None = None, digits: int | None = None) -> list[Answer]:
     """Every answer cell of an exercise workbook, in computation order."""
     close = Tolerance(rtol, digits)
