@@ -84,6 +84,10 @@ def raise_on_signals():
         err.exit_code = 128 + signum
         raise err
 
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return
     for sig in (signal.SIGTERM, getattr(signal, "SIGHUP", None)):
         if sig is not None:
             signal.signal(sig, handler)

@@ -54,13 +54,13 @@ def check_budget(spec, record: bool = True, workbook: bool = False, where: str |
     where = where or os.path.basename(spec.path or "") or None
     epochs = spec.train.epochs
     steps = n_steps(spec)
-    if steps > MAX_STEPS:
-        raise SpecError(f"epochs = {epochs:,} means {steps:,} optimizer steps, more than sheetnet's limit of "
-                        f"{MAX_STEPS:,}; choose fewer epochs", where)
     if workbook and workbook_cells(spec) > MAX_WORKBOOK_CELLS:
         raise SpecError(f"epochs = {epochs:,} with a workbook: it would need about {workbook_cells(spec):.2g} "
                         f"cells, more than sheetnet writes ({MAX_WORKBOOK_CELLS:.2g}, about 400 MB; Excel holds "
                         "at most 1,048,576 rows per sheet); choose fewer epochs or leave out -o", where)
+    if steps > MAX_STEPS:
+        raise SpecError(f"epochs = {epochs:,} means {steps:,} optimizer steps, more than sheetnet's limit of "
+                        f"{MAX_STEPS:,}; choose fewer epochs", where)
     if record and trace_bytes(spec) > MAX_TRACE_BYTES:
         raise SpecError(f"recording every value of {steps:,} steps would need about {trace_bytes(spec) / 1e9:.3g} GB "
                         f"of memory, more than sheetnet's limit of {MAX_TRACE_BYTES / 1e9:.3g} GB; choose fewer "
