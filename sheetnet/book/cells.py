@@ -13,6 +13,7 @@ import zlib
 
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import ParseError, fromstring, iterparse
+from openpyxl.utils.exceptions import CellCoordinatesException
 from openpyxl.utils.cell import column_index_from_string, coordinate_from_string, get_column_letter
 
 from ..errors import WorkbookError
@@ -161,7 +162,7 @@ def read_cells(path: str, sheets=None) -> dict[str, dict[tuple[int, int], tuple[
             raise WorkbookError(e.message, path) from None
         raise
     except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, KeyError, ParseError,
-            DefusedXmlException, ValueError, TypeError, IndexError, OSError) as e:
+            DefusedXmlException, CellCoordinatesException, ValueError, TypeError, IndexError, OSError) as e:
         raise WorkbookError(f"damaged .xlsx file ({e.__class__.__name__}: {_clip(str(e))})", path) from None
     except RuntimeError as e:  # zipfile: an encrypted part
         raise WorkbookError(f"cannot read an encrypted or password-protected part ({_clip(str(e))})", path) from None
