@@ -44,6 +44,9 @@ def _fail_cleanly(fn):
             sys.exit(2)
         except OSError as e:
             from .files import describe_os_error
+            import traceback
+            if any(frame.f_code.co_name == "echo" for frame, _ in traceback.walk_tb(e.__traceback__)):
+                _stdout_failed(e)  # writing to stdout failed
             where = f"{e.filename}: " if getattr(e, "filename", None) else ""
             click.echo(f"sheetnet: error: {where}{describe_os_error(e)}", err=True)
             sys.exit(2)

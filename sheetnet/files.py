@@ -68,6 +68,14 @@ def atomic_path(path: str, suffix: str = ".part"):
             shutil.rmtree(private, ignore_errors=True)
 
 
+def make_tempdir(prefix: str, where: str) -> str:
+    """tempfile.mkdtemp, failing as one OutputError naming ``where`` (a full or read-only TMPDIR)."""
+    try:
+        return tempfile.mkdtemp(prefix=prefix)
+    except OSError as e:
+        raise OutputError(f"cannot make a temporary folder: {describe_os_error(e)}", where) from None
+
+
 class Interrupted(SheetnetError):
     """SIGTERM or SIGHUP arrived: raised where the program is, so every ``finally`` runs."""
 
@@ -80,7 +88,7 @@ def raise_on_signals():
     up by the code that made them."""
 
     def handler(signum, frame):
-        err = Interrupted(f"interrupted by signal {signal.Signals(signum).name}; nothing was written")
+        err = Interrupted(f"interrupted by signal {signal.Signals(signum).name}; partial files removed")
         err.exit_code = 128 + signum
         raise err
 

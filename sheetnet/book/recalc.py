@@ -70,7 +70,9 @@ def recalc_files(paths: list[str], out_dir: str, engine: str = "lo", timeout: fl
     if len(set(stems)) != len(stems):
         raise RecalcError("two workbooks have the same file name")
     os.makedirs(out_dir, exist_ok=True)
-    work = tempfile.mkdtemp(prefix="sheetnet-recalc-")
+    from ..files import make_tempdir
+
+    work = make_tempdir("sheetnet-recalc-", paths[0] if paths else out_dir)
     try:
         copies, res = _stage(work, paths, stems)
         env = _private_env(work)
@@ -180,9 +182,9 @@ def recalc_workbook(path: str, output: str) -> str:
     the new file replaces it only when complete)."""
     if not path.lower().endswith((".xlsx", ".xlsm")):
         raise RecalcError("not an .xlsx workbook", path)
-    from ..files import atomic_path
+    from ..files import atomic_path, make_tempdir
 
-    tmp = tempfile.mkdtemp(prefix="sheetnet-recalc-out-")
+    tmp = make_tempdir("sheetnet-recalc-out-", output)
     try:
         out = recalc_files([path], tmp)[0]
         with atomic_path(output, suffix=".xlsx.part") as part:
