@@ -237,6 +237,21 @@ def _bounded(x, limit) -> bool:
     return x.size == 0 or bool(np.abs(x).max() <= limit)
 
 
+def _overflow(loss, theta, grad, states, values) -> str | None:
+    """What of a step is not finite or too large for a spreadsheet, or None."""
+    if not abs(loss) <= MAX_STORED:
+        return "loss"
+    if not _bounded(theta, MAX_VALUE):
+        return "updated parameters"
+    if not _bounded(grad, MAX_VALUE):
+        return "gradient"
+    if not all(_bounded(v, MAX_STORED) for v in states):
+        return "optimizer state"
+    if not all(_bounded(v, MAX_STORED) for v in values):
+        return "forward values or deltas"
+    return None
+
+
 def train(spec: Spec, record: bool = True, progress=None, start: Start | None = None) -> Trace:
     """Train the network the spec describes; return the trace of every step.
 
@@ -252,18 +267,18 @@ def train(spec: Spec, record: bool = True, progress=None, start: Start | None = 
         trace, bad = _train(spec, record, progress, start)
     if bad is None:
         return trace
-    k, loss = bad
+    k, loss, what = bad
     epoch = trace.steps[k][0]
     offset = start.step if start is not None else 0
     where = os.path.basename(spec.path or "") or None
     if epoch == 0:
-        first = trace.loss[0] if k > 0 else loss
-        raise Diverged(f"the run diverges at step {offset + k + 1} (loss {first:.6g} -> {loss:.6g}), before its "
-                       "first epoch is complete: nothing finite to keep; lower the learning rate, or the size "
-                       "of the starting weights or the data", where)
+        raise Diverged(f"the run diverges at step {offset + k + 1} ({what}: not finite, or too large for a "
+                       "spreadsheet) before its first epoch is complete, so there is nothing to keep; lower the "
+                       "learning rate, or the size of the starting weights or the data", where)
     kept = train(spec.with_train(epochs=epoch), record=record, progress=progress, start=start)
     kept.diverged_at = offset + k + 1
     kept.diverged_loss = loss
+    kept.diverged_what = what
     return kept
 
 
@@ -300,10 +315,10 @@ def _train(spec: Spec, record, progress, start):
         model.backward(theta, x, za, t, grad, out=ds)
         g = grad if trainable is None else np.multiply(grad, trainable, out=masked)
         shown = optimizer.update(theta, g, state, lr_e[e], start.step + k + 1, hp, work=work)
-        if not (abs(batch_loss) <= MAX_STORED and _bounded(theta, MAX_VALUE) and _bounded(grad, MAX_VALUE)
-                and all(_bounded(v, MAX_STORED) for v in (*state.values(), *shown.values()))
-                and (not record or all(_bounded(v, MAX_STORED) for v in (*zs, *as_, *ds, per_sample_out)))):
-            return trace, (k, float(batch_loss))
+        what = _overflow(batch_loss, theta, grad, (*state.values(), *shown.values()),
+                         (*zs, *as_, *ds, per_sample_out) if record else ())
+        if what:
+            return trace, (k, float(batch_loss), what)
         trace.record_step(k, batch_loss, penalty, grad, state, shown, theta)
         if progress is not None and (k % every == 0 or k == len(steps) - 1):
             progress(k + 1, len(steps))

@@ -9,9 +9,9 @@ MARKERS_UP_TO = 30  # steps: a run this short is drawn with a marker on each poi
 
 def diverged_note(trace) -> str:
     """The line a diverged run shows (History sheet, terminal): where it stopped and why."""
-    return (f"The run diverged at step {trace.diverged_at} (loss {trace.diverged_loss:.6g}: not finite, or too large "
-            f"for a spreadsheet); it stops after epoch {trace.steps[-1][0] + 1 + trace.start.epoch}, "
-            f"step {trace.n_steps + trace.start.step}.")
+    return (f"The run diverged at step {trace.diverged_at} (loss {trace.diverged_loss:.6g}; "
+            f"{getattr(trace, 'diverged_what', 'values')}: not finite, or too large for a spreadsheet): "
+            f"it stops after epoch {trace.steps[-1][0] + 1 + trace.start.epoch}, step {trace.n_steps + trace.start.step}.")
 
 
 def write(w, ws):
