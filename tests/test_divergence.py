@@ -108,7 +108,7 @@ XOR = open(os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__
 
 
 def xor(*edits):
-    text = XOR
+    text = XOR.replace("epochs = 600", "epochs = 20")
     for old, new in edits:
         assert old in text, old
         text = text.replace(old, new, 1)
@@ -152,15 +152,17 @@ def test_extreme_values_never_reach_a_cell(tmp_path, case):
 def extreme_specs(draw):
     """A 2-2-1 network with drawn magnitudes: learning rate, starting weights, inputs, targets,
     penalty and optimizer from ordinary to absurd."""
-    mag = st.sampled_from([1e-3, 1.0, 10.0, 1e3, 1e10, 1e50, 1e100, 1e151, 1e200, 1e300])
-    sign = st.sampled_from([-1.0, 1.0])
-    w = [[draw(sign) * draw(mag) for _ in range(2)] for _ in range(2)]
-    v = [[draw(sign) * draw(mag) for _ in range(2)]]
-    x = [[draw(sign) * draw(mag) for _ in range(2)] for _ in range(3)]
-    t = [[draw(sign) * draw(mag)] for _ in range(3)]
+    scale = st.sampled_from([1.0, 1.0, 3.0, 10.0, 1e3, 1e100, 1e300])
+    unit = st.floats(-1.0, 1.0, allow_nan=False)
+    sw, sv, sx, stt = (draw(scale) for _ in range(4))
+    w = [[sw * draw(unit) for _ in range(2)] for _ in range(2)]
+    v = [[sv * draw(unit) for _ in range(2)]]
+    x = [[sx * draw(unit) for _ in range(2)] for _ in range(3)]
+    t = [[stt * draw(unit)] for _ in range(3)]
     act = draw(st.sampled_from(["sigmoid", "tanh", "relu", "linear"]))
     opt = draw(st.sampled_from(["sgd", "momentum", "adagrad", "rmsprop", "adam"]))
-    lr, l2 = draw(mag), draw(st.sampled_from([0.0, 1e-3, 1e200]))
+    lr = draw(st.sampled_from([0.01, 0.5, 2.0, 10.0, 100.0, 1e6, 1e308]))
+    l2 = draw(st.sampled_from([0.0, 0.0, 1e-3, 1e200]))
     batch = draw(st.sampled_from([0, 1, 2]))
     rows = lambda m: "[" + ", ".join("[" + ", ".join(repr(a) for a in r) + "]" for r in m) + "]"  # noqa: E731
     return f"""[[layers]]
@@ -184,7 +186,7 @@ kind = "mse"
 optimizer = "{opt}"
 lr = {lr!r}
 l2 = {l2!r}
-epochs = 4
+epochs = 6
 batch_size = {batch}
 [data]
 inputs = {rows(x)}
@@ -192,7 +194,7 @@ targets = {rows(t)}
 """
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(text=extreme_specs())
 def test_property_every_written_workbook_is_finite_current_and_clean(tmp_path, text):
     """Whatever the magnitudes: either one line (exit 2) and no file, or a workbook that parses,
