@@ -528,6 +528,8 @@ def compare(spec, output, epochs):
 
     run = _load(spec)
     _check_output(output, reading=_spec_inputs(run))
+    from .engine.budget import check_budget
+    check_budget(run.with_train(epochs=epochs) if epochs else run, workbook=True)
     traces = write_comparison(runs(run, epochs), output)
     for label, trace in traces.items():
         _note_divergence(trace, f"{label}: ")

@@ -12,7 +12,6 @@ import unicodedata
 # -- a spec and its data ---------------------------------------------------------------------
 MAX_SPEC_BYTES = 16 * 1024**2  # a TOML spec file
 MAX_CSV_BYTES = 256 * 1024**2  # a CSV data file
-MAX_CSV_FIELD = 1_000  # characters in one CSV field (a number or a column name)
 MAX_SAMPLES = 1_000_000  # rows of data
 MAX_LAYERS = 64  # [[layers]] tables
 MAX_UNITS = 65_536  # units of one layer (an image of 256x256)
