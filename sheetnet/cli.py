@@ -34,6 +34,23 @@ def _fail_cleanly(fn):
         except SheetnetError as e:
             click.echo(f"sheetnet: error: {e}", err=True)
             sys.exit(e.exit_code)
+        except KeyboardInterrupt:
+            click.echo("sheetnet: error: interrupted; partial files removed", err=True)
+            sys.exit(130)
+        except MemoryError:
+            click.echo("sheetnet: error: out of memory", err=True)
+            sys.exit(2)
+        except RecursionError:
+            click.echo("sheetnet: error: the input is nested too deeply", err=True)
+            sys.exit(2)
+        except OSError as e:
+            from .files import describe_os_error
+            import traceback
+            if any(frame.f_code.co_name == "echo" for frame, _ in traceback.walk_tb(e.__traceback__)):
+                _stdout_failed(e)  # writing to stdout failed
+            where = f"{e.filename}: " if getattr(e, "filename", None) else ""
+            click.echo(f"sheetnet: error: {where}{describe_os_error(e)}", err=True)
+            sys.exit(2)
 
     return wrapper
 
@@ -45,8 +62,34 @@ def _load(spec_arg: str, epochs: int | None = None):
     return spec
 
 
+def _spec_inputs(spec) -> tuple[str, ...]:
+    """The files a spec was read from: the TOML and its CSV data (never to be written over)."""
+    import os
+
+    files = [spec.path] if spec.path and os.path.exists(spec.path) else []
+    source = getattr(spec.data, "source", None)
+    if source and source != "workbook" and spec.base_dir:
+        files.append(os.path.join(spec.base_dir, source))
+    return tuple(files)
+
+
+def _check_output(output, reading=()):
+    """-o names an .xlsx that is none of the files read (``reading``)."""
+    from .sheet.workbook import check_output_path
+
+    check_output_path(output, reading=reading)
+
+
+def _note_divergence(trace, label=""):
+    """One line on stderr when the run diverged (the trace stops before it)."""
+    if getattr(trace, "diverged_at", None) is not None:
+        from .sheet.history import diverged_note
+        click.echo(f"sheetnet: warning: {label}{diverged_note(trace)}", err=True)
+
+
 def _train_with_progress(spec, record=True):
-    n = len(ex_batches(spec))
+    from .engine.budget import n_steps
+    n = n_steps(spec)
     if n < PROGRESS_FROM:
         return train_run(spec, record=record)
     with click.progressbar(length=n, label="training", file=sys.stderr) as bar:
@@ -56,7 +99,8 @@ def _train_with_progress(spec, record=True):
             bar.update(done - last[0])
             last[0] = done
 
-        return train_run(spec, record=record, progress=progress)
+        trace = train_run(spec, record=record, progress=progress)
+    return trace
 
 
 def ex_batches(spec):
@@ -120,15 +164,34 @@ class _Group(click.Group):
     def _main(self, args, prog_name, complete_var, standalone_mode, **extra):
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+        from .files import raise_on_signals
+        raise_on_signals()
         try:
             rv = super().main(args, prog_name, complete_var, False, **extra)
+            sys.stdout.flush()
         except click.ClickException as e:
             click.echo(f"sheetnet: error: {e.format_message()}", err=True)
             sys.exit(e.exit_code)
         except click.Abort:
             click.echo("Aborted!", err=True)
             sys.exit(1)
+        except OSError as e:  # stdout is a full disk or a closed pipe
+            _stdout_failed(e)
         sys.exit(rv if isinstance(rv, int) else 0)
+
+
+def _stdout_failed(e: OSError):
+    """Writing to stdout failed (``> /dev/full``, a closed pipe): one line, exit 2, and stdout
+    pointed at /dev/null so the interpreter's own final flush stays quiet."""
+    import os
+
+    from .files import describe_os_error
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+    click.echo(f"sheetnet: error: cannot write the output (stdout): {describe_os_error(e)}", err=True)
+    sys.exit(2)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -160,13 +223,17 @@ def train(spec, output, epochs, as_json, layout):
     with -o also writes the workbook.
     """
     run = _load(spec, epochs)
-    if output:
-        from .sheet.workbook import check_output_path
-        check_output_path(output)
     if _is_function(run):
+        if output is not None:
+            _check_output(output, reading=(run.path,))
         return _train_function(run, output, as_json)
+    if output is not None:
+        from .engine.budget import check_budget
+        _check_output(output, reading=_spec_inputs(run))
+        check_budget(run, workbook=True)
     trace = _train_with_progress(run, record=True)
-    if output:
+    _note_divergence(trace)
+    if output is not None:
         from .sheet.workbook import write_workbook
         write_workbook(trace, output, layout=layout)
         click.echo(f"wrote {output}", err=True)
@@ -289,7 +356,11 @@ def step(spec, steps, sample, chain, notation, as_json):
 
 
 def _walk(run, steps, sample, as_json, chain=False, names="mazur"):
-    n_steps = len(ex_batches(run))
+    from .limits import MAX_WALK_STEPS
+    if steps > MAX_WALK_STEPS:
+        raise SheetnetError(f"{steps:,} steps, more than sheetnet walks through ({MAX_WALK_STEPS:,})", "--steps")
+    from .engine.budget import n_steps as count_steps
+    n_steps = count_steps(run)
     if steps > n_steps:
         epochs = -(-steps * run.train.epochs // n_steps)
         run = run.with_train(epochs=epochs)
@@ -452,6 +523,8 @@ def audit(book, as_json, rtol, digits, graded):
     """
     from .book.reader import open_book
 
+    if rtol is not None and not math.isfinite(rtol):
+        raise SheetnetError(f"must be a finite number, got {rtol}", "--rtol")
     b = open_book(book)
     if b.exercise:
         _grade(b, book, as_json, rtol, digits, graded)
@@ -515,10 +588,14 @@ def exercise(spec, output, steps, blank):
     if not parts:
         raise SheetnetError("name at least one part to leave blank", "--blank")
     run = _load(spec)
-    per_epoch = len(ex_batches(run.with_train(epochs=1)))
+    from .engine.budget import check_budget, n_steps
+    per_epoch = n_steps(run, epochs=1)
     run = run.with_train(epochs=-(-steps // per_epoch))
-    check_output_path(output)
-    write_workbook(train_run(run), output, layout="steps", blank=parts)
+    check_output_path(output, reading=_spec_inputs(run))
+    check_budget(run, workbook=True)
+    trace = train_run(run)
+    _note_divergence(trace)
+    write_workbook(trace, output, layout="steps", blank=parts)
     click.echo(f"wrote {output}: fill in the green cells, save, then run `sheetnet audit {output}`", err=True)
 
 
@@ -547,7 +624,10 @@ def resume(book, output, epochs, layout, as_json):
     b = open_book(book)
     start = final_state(b)
     spec = b.spec.with_train(epochs=epochs) if epochs else b.spec
+    from .engine.budget import check_budget
+    check_budget(spec, workbook=True, where=book)
     trace = train_run(spec, start=start)
+    _note_divergence(trace)
     write_workbook(trace, output, layout=layout)
     click.echo(f"wrote {output}: {trace.n_steps} more steps from step {start.step}, loss {trace.loss[0]:.9g} -> "
                f"{trace.final_loss:.9g}", err=True)
@@ -614,9 +694,16 @@ def compare(spec, output, epochs):
     from .compare import runs, write_comparison
 
     run = _load(spec)
+    if _is_function(run):
+        raise SheetnetError("a comparison workbook takes a network spec for now; train each run of a function "
+                            "spec with `sheetnet train`", spec)
+    _check_output(output, reading=_spec_inputs(run))
+    from .engine.budget import check_budget
+    check_budget(run.with_train(epochs=epochs) if epochs else run, workbook=True)
     traces = write_comparison(runs(run, epochs), output)
     width = max(display_width(label) for label in traces)
     for label, trace in traces.items():
+        _note_divergence(trace, f"{label}: ")
         pad = " " * (width - display_width(label))
         click.echo(f"{label}{pad}  lr {trace.spec.train.lr:<7g} loss {trace.loss[0]:.9g} -> {trace.final_loss:.9g}")
     click.echo(f"wrote {output}", err=True)

@@ -186,7 +186,8 @@ def test_examples_lists_every_example_with_its_network_and_data_size():
     result = run("examples")
     assert result.exit_code == 0, result.stderr
     lines = {line.split()[0]: line for line in result.stdout.splitlines()}
-    assert set(lines) == set(sheetnet.example_names())
+    from sheetnet.examples import function_example_names
+    assert set(lines) == set(sheetnet.example_names()) | set(function_example_names())
     assert "4-8-3" in lines["iris"] and " 150 samples" in lines["iris"] and "Iris" in lines["iris"]
     assert "2-2-1" in lines["xor"] and "   4 samples" in lines["xor"] and "XOR" in lines["xor"]
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass
 
-from .cells import Error
+from .cells import Error, damaged_is_error
 from ..engine.training import Model
 from ..sheet.formulas import StepFormulas
 from ..sheet.layout import qualified, ref
@@ -77,6 +77,7 @@ def expected_cells(book, trace=None):
                    ref(lay.cell("p1", None, idx, s), cell.sheet), trace.thetas[s + 1, idx])
 
 
+@damaged_is_error
 def audit(book, rtol: float = 1e-9, atol: float = 1e-12) -> list[Finding]:
     """Every cell whose formula or stored value is not what sheetnet would have written."""
     findings = []

@@ -13,13 +13,36 @@ import zlib
 
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import ParseError, fromstring, iterparse
-from openpyxl.utils.cell import column_index_from_string, coordinate_from_string
+from openpyxl.utils.exceptions import CellCoordinatesException
+from openpyxl.utils.cell import column_index_from_string, coordinate_from_string, get_column_letter
 
 from ..errors import WorkbookError
+from ..limits import (MAX_CELLS_READ, MAX_MEMBER_RATIO, MAX_PARTS, MAX_SHARED_STRINGS, MAX_SHEETS,
+                      MAX_UNPACKED)
 
-MAX_UNPACKED = 2 * 1024**3  # bytes
-MAX_RATIO = 200  # unpacked / packed, per member
+MAX_RATIO = MAX_MEMBER_RATIO
+MAX_COL, MAX_ROW = 16_384, 1_048_576  # XFD, Excel's last row
 _NS_REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
+
+
+def damaged_is_error(fn):
+    """Decorate a function reading a workbook (its first argument: a path or a Book): an edit
+    or a damage nobody foresaw, which surfaces as a ValueError, TypeError, KeyError, …,
+    becomes one WorkbookError naming the file, never a traceback."""
+    import functools
+    import os
+
+    @functools.wraps(fn)
+    def wrapper(first, *args, **kwargs):
+        try:
+            return fn(first, *args, **kwargs)
+        except (ValueError, TypeError, KeyError, IndexError, AttributeError, ZeroDivisionError,
+                OverflowError) as e:
+            path = getattr(first, "path", first)
+            raise WorkbookError("the workbook is damaged or edited beyond what sheetnet can read "
+                                f"({e.__class__.__name__}: {_clip(str(e))})", os.path.basename(str(path))) from None
+
+    return wrapper
 
 
 class Error(str):
@@ -36,13 +59,16 @@ def open_xlsx(path: str) -> zipfile.ZipFile:
     except (zipfile.BadZipFile, OSError) as e:
         raise WorkbookError(f"not an .xlsx file ({e.__class__.__name__})", path) from None
     total = 0
+    if len(z.infolist()) > MAX_PARTS:
+        raise WorkbookError(f"refusing to read an archive of {len(z.infolist()):,} parts (sheetnet's limit is "
+                            f"{MAX_PARTS:,})", path)
     for info in z.infolist():
         total += info.file_size
         if info.file_size > 1_000_000 and info.file_size > MAX_RATIO * max(info.compress_size, 1):
             raise WorkbookError(f"refusing to unpack {info.filename}: it expands {info.file_size:,} bytes "
                                 "from almost nothing", path)
     if total > MAX_UNPACKED:
-        raise WorkbookError(f"refusing to unpack {total:,} bytes", path)
+        raise WorkbookError(f"refusing to unpack {total:,} bytes (sheetnet's limit is {MAX_UNPACKED:,})", path)
     if "xl/workbook.xml" not in z.namelist():
         raise WorkbookError("not an .xlsx workbook (no xl/workbook.xml)", path)
     return z
@@ -59,6 +85,8 @@ def sheet_paths(z: zipfile.ZipFile) -> list[tuple[str, str]]:
         target[r.get("Id")] = t
     out = []
     for el in wb.iter():
+        if len(out) > MAX_SHEETS:
+            raise WorkbookError(f"more than {MAX_SHEETS:,} sheets (sheetnet's limit)")
         if _local(el.tag) == "sheet":
             t = target.get(el.get(_NS_REL))
             if t in z.namelist():
@@ -71,6 +99,8 @@ def _shared_strings(z) -> list[str]:
         return []
     out = []
     for _, el in iterparse(z.open("xl/sharedStrings.xml")):
+        if len(out) > MAX_SHARED_STRINGS:
+            raise WorkbookError(f"more than {MAX_SHARED_STRINGS:,} shared strings (sheetnet's limit)")
         if _local(el.tag) == "si":
             out.append("".join(t.text or "" for t in el.iter() if _local(t.tag) == "t"))
             el.clear()
@@ -91,8 +121,31 @@ def _shared(shared: dict, si, ref: str, text: str) -> str:
 
 
 def _rowcol(ref: str) -> tuple[int, int]:
+    """0-based (row, column) of an A1 reference inside Excel's grid, or ValueError."""
     col, row = coordinate_from_string(ref)
-    return row - 1, column_index_from_string(col) - 1
+    c = column_index_from_string(col)
+    if not (1 <= row <= MAX_ROW and 1 <= c <= MAX_COL):
+        raise ValueError(f"the reference {ref!r} is outside Excel's grid (A1:XFD1048576)")
+    return row - 1, c - 1
+
+
+class _Budget:
+    """Work done on one workbook: bytes unpacked and cells parsed, over all its sheets (a
+    part referenced by many sheets counts each time it is read)."""
+
+    def __init__(self, path):
+        self.path, self.bytes, self.cells = path, 0, 0
+
+    def member(self, info):
+        self.bytes += info.file_size
+        if self.bytes > MAX_UNPACKED:
+            raise WorkbookError(f"refusing to unpack more than {MAX_UNPACKED:,} bytes in all (sheetnet's limit; "
+                                "several sheets may share one large part)", self.path)
+
+    def cell(self):
+        self.cells += 1
+        if self.cells > MAX_CELLS_READ:
+            raise WorkbookError(f"more than {MAX_CELLS_READ:,} cells (sheetnet's limit)", self.path)
 
 
 def read_cells(path: str, sheets=None) -> dict[str, dict[tuple[int, int], tuple[str | None, object]]]:
@@ -104,22 +157,54 @@ def read_cells(path: str, sheets=None) -> dict[str, dict[tuple[int, int], tuple[
     lies about its size; XML that is not well-formed or declares entities) is a WorkbookError."""
     try:
         return _read_cells(path, sheets)
-    except (zipfile.BadZipFile, zlib.error, EOFError, KeyError, ParseError, DefusedXmlException) as e:
-        raise WorkbookError(f"damaged .xlsx file ({e.__class__.__name__}: {e})", path) from None
+    except WorkbookError as e:
+        if e.where is None:
+            raise WorkbookError(e.message, path) from None
+        raise
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, KeyError, ParseError,
+            DefusedXmlException, CellCoordinatesException, ValueError, TypeError, IndexError, OSError) as e:
+        raise WorkbookError(f"damaged .xlsx file ({e.__class__.__name__}: {_clip(str(e))})", path) from None
+    except RuntimeError as e:  # zipfile: an encrypted part
+        raise WorkbookError(f"cannot read an encrypted or password-protected part ({_clip(str(e))})", path) from None
+    except NotImplementedError as e:  # zipfile: a compression method it does not know
+        raise WorkbookError(f"a part uses a compression sheetnet cannot unpack ({_clip(str(e))})", path) from None
+
+
+def _clip(text: str, n: int = 120) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= n else text[: n - 1] + "…"
 
 
 def _read_cells(path: str, sheets=None):
+    budget = _Budget(path)
     with open_xlsx(path) as z:
         strings = _shared_strings(z)
         out = {}
         for name, member in sheet_paths(z):
             if sheets is not None and name not in sheets:
                 continue
+            budget.member(z.getinfo(member))
             cells = {}
             shared = {}  # si -> (anchor, formula text) of shared formulas (as Excel writes them)
-            for _, el in iterparse(z.open(member)):
+            row, col = 0, -1  # where a cell without an ``r`` attribute goes: after the one before
+            for event, el in iterparse(z.open(member), events=("start", "end")):
+                if event == "start":
+                    if _local(el.tag) == "row":
+                        row = _rowcol("A" + el.get("r"))[0] if el.get("r") is not None else row + (col >= 0)
+                        col = -1
+                    continue
                 if _local(el.tag) != "c":
                     continue
+                budget.cell()
+                ref = el.get("r")
+                if ref is None:
+                    if col + 1 >= MAX_COL:
+                        raise ValueError(f"sheet {name!r}: a row has more than {MAX_COL:,} cells")
+                    row_col = (row, col + 1)
+                    ref = f"{get_column_letter(col + 2)}{row + 1}"
+                else:
+                    row_col = _rowcol(ref)
+                row, col = row_col
                 formula = value = None
                 kind = el.get("t", "n")
                 for child in el:
@@ -127,23 +212,30 @@ def _read_cells(path: str, sheets=None):
                     if tag == "f":
                         formula = child.text or ""
                         if child.get("t") == "shared":
-                            formula = _shared(shared, child.get("si"), el.get("r"), formula)
+                            formula = _shared(shared, child.get("si"), ref, formula)
                     elif tag == "v":
                         value = child.text
                     elif tag == "is":
                         value = "".join(t.text or "" for t in child.iter() if _local(t.tag) == "t")
                 if value is not None:
                     if kind == "s":
-                        value = strings[int(value)]
+                        i = int(value) if value.strip().isdigit() else -1
+                        if not 0 <= i < len(strings):
+                            raise ValueError(f"sheet {name!r}, cell {ref}: no shared string {_clip(value, 20)!r}")
+                        value = strings[i]
                     elif kind == "b":
                         value = value == "1"
                     elif kind == "e":
                         value = Error(value)
                     elif kind in ("n", None) and value != "":
-                        value = float(value)
+                        try:
+                            value = float(value)
+                        except ValueError:
+                            raise ValueError(f"sheet {name!r}, cell {ref}: the stored number "
+                                             f"{_clip(value, 20)!r} is not a number") from None
                     elif value == "":
                         value = None
-                cells[_rowcol(el.get("r"))] = (formula, value)
+                cells[row_col] = (formula, value)
                 el.clear()
             out[name] = cells
         return out

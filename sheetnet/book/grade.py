@@ -10,7 +10,9 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from .cells import damaged_is_error
 from ..engine.training import Model
+from ..errors import WorkbookError
 from ..files import atomic_path
 from ..sheet.formulas import StepFormulas
 from ..sheet.layout import EXERCISE_SECTIONS, SETTING_NAMES, Cell, qualified
@@ -69,6 +71,7 @@ class Tolerance:
         return abs(found - expected) <= 1e-12 + self.rtol * abs(expected)
 
 
+@damaged_is_error
 def grade(book, rtol: float | None = None, digits: int | None = None) -> list[Answer]:
     """Every answer cell of an exercise workbook, in computation order."""
     close = Tolerance(rtol, digits)
@@ -207,7 +210,10 @@ def write_graded_copy(src: str, dst: str, answers: list[Answer]) -> str:
     from openpyxl.styles import PatternFill
 
     fills = {True: PatternFill("solid", fgColor="C6EFCE"), False: PatternFill("solid", fgColor="FFC7CE")}
-    wb = openpyxl.load_workbook(src)
+    try:
+        wb = openpyxl.load_workbook(src)
+    except Exception as e:  # a damaged part openpyxl needs that sheetnet's own reading skips (styles, docProps)
+        raise WorkbookError(f"damaged .xlsx file: cannot copy it for grading ({e.__class__.__name__})", src) from None
     for a in answers:
         cell = wb[a.sheet][a.cell]
         cell.fill = fills[a.ok]

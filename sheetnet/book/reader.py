@@ -15,12 +15,15 @@ import tomllib
 
 import numpy as np
 
-from .cells import Error, read_cells
+from .cells import Error, damaged_is_error, read_cells
+from ..engine.budget import check_budget
+from ..limits import MAX_SPEC_LINES, MAX_STEPS
 from ..engine.training import Model, Start, batches, sample_orders, train
 from ..errors import SpecError, WorkbookError
-from ..sheet.layout import DATA, META, META_SPEC_ROW, PARAMS, SETTING_NAMES, SETTINGS, Cell, Sheets, choose_layout
+from ..sheet.layout import DATA, EXERCISE_SECTIONS, HISTORY, META, META_SPEC_ROW, PARAMS, SETTING_NAMES, SETTINGS, Cell, Sheets, choose_layout
 from ..spec import Spec, parse_spec
 
+FORMAT_VERSIONS = (1,)  # the hidden sheet's layouts this reader knows
 SETTING_KEYS = {"lr": "lr", "momentum": "momentum", "beta1": "beta1", "beta2": "beta2", "alpha": "alpha",
                 "eps": "eps", "l1": "l1", "l2": "l2", "lr_decay": "lr_decay"}  # [train] keys; delta is [loss]
 
@@ -63,6 +66,18 @@ class Book:
         return value
 
 
+def _meta_count(meta, row: int, what: str, name: str) -> int:
+    """A whole number 0…MAX_STEPS from the hidden sheet (start_step, start_epoch)."""
+    value = meta.get((row, 1), (None, 0.0))[1]
+    value = 0.0 if value is None else value
+    if isinstance(value, bool) or not isinstance(value, float) or not value.is_integer() \
+            or not 0 <= value <= MAX_STEPS:
+        raise WorkbookError(f"{what} must be a whole number from 0 to {MAX_STEPS:,}, found {str(value)[:40]!r}",
+                            f"{name}, sheet '{META}', cell B{row + 1}")
+    return int(value)
+
+
+@damaged_is_error
 def open_book(path: str) -> Book:
     """Read a workbook sheetnet wrote (and a person may have edited since)."""
     if not os.path.isfile(path):
@@ -84,16 +99,29 @@ def open_book(path: str) -> Book:
     for sheet in (SETTINGS, DATA, PARAMS):
         if sheet not in cells:
             raise WorkbookError(f"not a sheetnet workbook: no sheet '{sheet}'", name)
+    version = meta.get((0, 1), (None, None))[1]
+    if version not in FORMAT_VERSIONS:
+        raise WorkbookError(f"a workbook of format version {str(version)[:20]!r}; this sheetnet reads version "
+                            + ", ".join(map(str, FORMAT_VERSIONS)), f"{name}, sheet '{META}', cell B1")
     exercise = meta.get((2, 1), (None, ""))[1] or ""
-    start_step, start_epoch = (int(meta.get((r, 1), (None, 0.0))[1] or 0) for r in (3, 4))
-    toml = "\n".join(str(v) for (r, c), (_, v) in sorted(meta.items())
-                     if r >= META_SPEC_ROW and c == 1 and v is not None)
+    parts = tuple(s for s in str(exercise).split(",") if s)
+    for part in parts:
+        if part not in EXERCISE_SECTIONS:
+            raise WorkbookError(f"unknown exercise part {part[:40]!r}; expected some of "
+                                + ", ".join(EXERCISE_SECTIONS), f"{name}, sheet '{META}', cell B3")
+    start_step = _meta_count(meta, 3, "start_step", name)
+    start_epoch = _meta_count(meta, 4, "start_epoch", name)
+    lines = [str(v) for (r, c), (_, v) in sorted(meta.items()) if r >= META_SPEC_ROW and c == 1 and v is not None]
+    if len(lines) > MAX_SPEC_LINES:
+        raise WorkbookError(f"the spec stored in sheet '{META}' has more than {MAX_SPEC_LINES:,} lines", name)
     try:
-        spec = parse_spec(tomllib.loads(toml), path=name)
+        spec = parse_spec(tomllib.loads("\n".join(lines)), path=name)
+        check_budget(spec, workbook=True, where=name)
     except (tomllib.TOMLDecodeError, SpecError) as e:
         raise WorkbookError(f"the spec stored in sheet '{META}' is damaged: {e}", name) from None
-    book = Book(path=path, cells=cells, spec=spec, layout=None,
-                exercise=tuple(s for s in str(exercise).split(",") if s))
+    except RecursionError:
+        raise WorkbookError(f"the spec stored in sheet '{META}' is damaged: nested too deeply", name) from None
+    book = Book(path=path, cells=cells, spec=spec, layout=None, exercise=parts)
     model = Model(spec)
     sheets = Sheets(model, start_state=start_step > 0 and bool(model.optimizer.state))
     book.spec = _edited_spec(book, spec, sheets)
@@ -103,7 +131,18 @@ def open_book(path: str) -> Book:
     book.start = Start(theta=theta0, state=state, step=start_step, epoch=start_epoch)
     book.layout = choose_layout(model, batches(book.spec), sample_orders(book.spec, start_epoch), layout_name,
                                 start=book.start)
+    _check_sheets(book)
     return book
+
+
+def _check_sheets(book: Book):
+    """Every sheet the run's layout places cells on is there (one renamed or deleted is named)."""
+    lay = book.layout
+    wanted = dict.fromkeys([lay.sheet(k) for k in range(lay.n_steps)] + [lay.sheets.sheet(HISTORY)])
+    for sheet in wanted:
+        if sheet not in book.cells:
+            raise WorkbookError(f"the sheet '{sheet}' is missing (renamed or deleted); sheetnet finds the run's "
+                                "cells by their sheet names", os.path.basename(book.path))
 
 
 def _edited_spec(book: Book, spec: Spec, sheets) -> Spec:
@@ -154,6 +193,7 @@ class Stored:
         return not self.missing and not self.stale
 
 
+@damaged_is_error
 def stored_values(book: Book, rtol: float = 1e-9, atol: float = 1e-12) -> Stored:
     """The losses and final parameters the workbook stores, checked against the engine run
     on the workbook's own inputs (missing or stale values are listed, never papered over)."""
@@ -172,10 +212,18 @@ def stored_values(book: Book, rtol: float = 1e-9, atol: float = 1e-12) -> Stored
                 missing.append(cell)
             elif not _close(value, expected, rtol, atol):
                 stale.append((cell, value, expected))
-    losses = [book.found(lay.sheets.history_loss(k))[1] for k in range(lay.n_steps)]
+    losses = []
+    for k in range(lay.n_steps):
+        cell = lay.sheets.history_loss(k)
+        formula, value = book.found(cell)
+        if formula is not None and value is None:
+            missing.append(cell)
+        elif not _close(value, float(trace.loss[k]), rtol, atol):
+            stale.append((cell, value, float(trace.loss[k])))
+        losses.append(value)
     last = lay.n_steps - 1
     theta = [book.found(lay.cell("p1", None, i, last))[1] for i in range(model.params.size)]
-    ok = all(isinstance(v, float) for v in losses + theta)
+    ok = all(isinstance(v, float) and not isinstance(v, bool) and math.isfinite(v) for v in losses + theta)
     return Stored(losses=losses if ok else None, final_theta=np.array(theta) if ok else None,
                   missing=missing, stale=stale, trace=trace)
 
@@ -185,6 +233,7 @@ def _close(value, expected, rtol, atol) -> bool:
             and abs(value - expected) <= atol + rtol * abs(expected))
 
 
+@damaged_is_error
 def final_state(book: Book, stored: Stored | None = None):
     """Where the workbook's run ends, as the workbook now says: the engine's run of its
     inputs, except where a person typed a value or a formula of their own into the last

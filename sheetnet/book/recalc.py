@@ -70,7 +70,9 @@ def recalc_files(paths: list[str], out_dir: str, engine: str = "lo", timeout: fl
     if len(set(stems)) != len(stems):
         raise RecalcError("two workbooks have the same file name")
     os.makedirs(out_dir, exist_ok=True)
-    work = tempfile.mkdtemp(prefix="sheetnet-recalc-")
+    from ..files import make_tempdir
+
+    work = make_tempdir("sheetnet-recalc-", paths[0] if paths else out_dir)
     try:
         copies, res = _stage(work, paths, stems)
         env = _private_env(work)
@@ -144,14 +146,35 @@ def pdf_files(paths: list[str], out_dir: str, timeout: float = 900) -> list[str]
 
 
 def _run(cmd, timeout, env, cwd):
+    """Run a spreadsheet engine in a session of its own; on a timeout, an interruption or any
+    other exception its whole process group (soffice starts soffice.bin) is killed first."""
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, cwd=cwd,
+                            start_new_session=True)
     try:
-        proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, cwd=cwd,
-                              timeout=timeout, start_new_session=True)
+        out, _ = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
+        _kill_group(proc)
         raise RecalcError(f"{os.path.basename(cmd[0])} did not finish within {timeout:g} s") from None
+    except BaseException:
+        _kill_group(proc)
+        raise
+    _kill_group(proc)  # a helper the engine left behind
     if proc.returncode != 0:
-        tail = proc.stdout.decode("utf-8", "replace").strip().splitlines()[-3:]
+        tail = out.decode("utf-8", "replace").strip().splitlines()[-3:]
         raise RecalcError(f"{os.path.basename(cmd[0])} failed (exit {proc.returncode}): {' '.join(tail)}")
+
+
+def _kill_group(proc):
+    import signal
+
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        pass
 
 
 def recalc_workbook(path: str, output: str) -> str:
@@ -159,11 +182,13 @@ def recalc_workbook(path: str, output: str) -> str:
     the new file replaces it only when complete)."""
     if not path.lower().endswith((".xlsx", ".xlsm")):
         raise RecalcError("not an .xlsx workbook", path)
-    tmp = tempfile.mkdtemp(prefix="sheetnet-recalc-out-")
+    from ..files import atomic_path, make_tempdir
+
+    tmp = make_tempdir("sheetnet-recalc-out-", output)
     try:
         out = recalc_files([path], tmp)[0]
-        shutil.copyfile(out, output + ".part")
-        os.replace(output + ".part", output)
+        with atomic_path(output, suffix=".xlsx.part") as part:
+            shutil.copyfile(out, part)
         return output
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -32,6 +32,8 @@ class Trace:
         self.orders, self.steps, self.recorded = orders, steps, record
         self.start = start  # engine.Start: the run continues an earlier one (epochs and steps count on)
         self.diverged = False
+        self.diverged_at = None  # a diverging run: the step (1-based) that overflowed; the trace ends before
+        self.diverged_loss = None  # its epoch (see engine.training.train)
         epochs, n = orders.shape
         sizes = [layer.size for layer in spec.layers[1:]]
         self.loss = np.empty(n_steps)
@@ -174,7 +176,10 @@ class Trace:
 
     def to_json(self) -> dict:
         """The JSON of SPEC.md: losses of every step and the final parameters of every layer."""
-        return {"losses": self.loss.tolist(), "layers": self.params.as_json(self.final_theta)}
+        out = {"losses": self.loss.tolist(), "layers": self.params.as_json(self.final_theta)}
+        if self.diverged_at is not None:
+            out["diverged_at"] = self.diverged_at
+        return out
 
     def _theta(self, step):
         self._need_record()

@@ -14,14 +14,17 @@ gradients by the optimizer.
 
 from __future__ import annotations
 
-import math
+import os
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from . import conv
+from .budget import check_budget
 from .network import Parameters
 from .schedule import learning_rate
+from ..errors import SheetnetError
+from ..limits import MAX_STORED, MAX_VALUE
 from ..ops import ACTIVATIONS, LOSSES, OPTIMIZERS
 from ..spec import Spec
 from .trace import Trace
@@ -224,20 +227,63 @@ def epoch_data(spec: Spec, orders: np.ndarray, epoch: int) -> tuple[np.ndarray, 
     return data.inputs[idx], data.targets[idx]
 
 
+class Diverged(SheetnetError):
+    """The run overflows before a single epoch is complete: there is nothing finite to keep."""
+
+
+def _bounded(x, limit) -> bool:
+    """Every value finite and within ±limit (NaN fails too)."""
+    return x.size == 0 or bool(np.abs(x).max() <= limit)
+
+
+def _overflow(loss, theta, grad, states, values) -> str | None:
+    """What of a step is not finite or too large for a spreadsheet, or None."""
+    if not abs(loss) <= MAX_STORED:
+        return "loss"
+    if not _bounded(theta, MAX_VALUE):
+        return "updated parameters"
+    if not _bounded(grad, MAX_VALUE):
+        return "gradient"
+    if not all(_bounded(v, MAX_STORED) for v in states):
+        return "optimizer state"
+    if not all(_bounded(v, MAX_STORED) for v in values):
+        return "forward values or deltas"
+    return None
+
+
 def train(spec: Spec, record: bool = True, progress=None, start: Start | None = None) -> Trace:
     """Train the network the spec describes; return the trace of every step.
 
-    ``record=False`` keeps only the losses and the final state (for benchmarks of the
-    recording overhead).  ``progress(done, total)`` is called now and then if given.
-    ``start`` continues an earlier run (``sheetnet resume``): N epochs and then N more from
-    its end give the numbers of 2N epochs in one go.
-
-    Each step computes its forward values, deltas and per-sample losses straight into the
-    arrays ``trace.outputs(k)`` hands out (the recorded arrays, or scratch arrays when not
-    recording), and its gradient into one vector reused by every step; a batch of
-    consecutive samples is a view of the epoch's data.  So a step allocates little and
-    copies only what the trace keeps of it.
+    A run that diverges stops at the last finite epoch: the first step whose loss, parameters,
+    gradient or optimizer state is not finite, or is so large (|θ| or |g| over MAX_VALUE = 1e150,
+    anything else over MAX_STORED = 1e300) that a spreadsheet's products and squares of it
+    would overflow, ends the run; the trace returned holds the whole epochs before it
+    (``trace.diverged_at`` = that step, 1-based, ``trace.diverged_loss`` its loss).  A run
+    that overflows in its first epoch raises ``Diverged``.  No numpy warning is printed.
     """
+    check_budget(spec, record=record)
+    with np.errstate(all="ignore"):
+        trace, bad = _train(spec, record, progress, start)
+    if bad is None:
+        return trace
+    k, loss, what = bad
+    epoch = trace.steps[k][0]
+    offset = start.step if start is not None else 0
+    where = os.path.basename(spec.path or "") or None
+    if epoch == 0:
+        raise Diverged(f"the run diverges at step {offset + k + 1} ({what}: not finite, or too large for a "
+                       "spreadsheet) before its first epoch is complete, so there is nothing to keep; lower the "
+                       "learning rate, or the size of the starting weights or the data", where)
+    kept = train(spec.with_train(epochs=epoch), record=record, progress=progress, start=start)
+    kept.diverged_at = offset + k + 1
+    kept.diverged_loss = loss
+    kept.diverged_what = what
+    return kept
+
+
+def _train(spec: Spec, record, progress, start):
+    """The training loop; -> (trace, None) or (trace, (first bad step, its loss)) if it diverged."""
+
     model = Model(spec)
     P = model.params
     start = start or Start(theta=P.theta.copy())
@@ -269,9 +315,11 @@ def train(spec: Spec, record: bool = True, progress=None, start: Start | None = 
         model.backward(theta, x, za, t, grad, out=ds)
         g = grad if trainable is None else np.multiply(grad, trainable, out=masked)
         shown = optimizer.update(theta, g, state, lr_e[e], start.step + k + 1, hp, work=work)
+        what = _overflow(batch_loss, theta, grad, (*state.values(), *shown.values()),
+                         (*zs, *as_, *ds, per_sample_out) if record else ())
+        if what:
+            return trace, (k, float(batch_loss), what)
         trace.record_step(k, batch_loss, penalty, grad, state, shown, theta)
         if progress is not None and (k % every == 0 or k == len(steps) - 1):
             progress(k + 1, len(steps))
-    if not math.isfinite(trace.final_loss):
-        trace.diverged = True
-    return trace
+    return trace, None

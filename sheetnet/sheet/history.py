@@ -7,6 +7,13 @@ from .layout import HISTORY, ref
 MARKERS_UP_TO = 30  # steps: a run this short is drawn with a marker on each point
 
 
+def diverged_note(trace) -> str:
+    """The line a diverged run shows (History sheet, terminal): where it stopped and why."""
+    return (f"The run diverged at step {trace.diverged_at} (loss {trace.diverged_loss:.6g}; "
+            f"{getattr(trace, 'diverged_what', 'values')}: not finite, or too large for a spreadsheet): "
+            f"it stops after epoch {trace.steps[-1][0] + 1 + trace.start.epoch}, step {trace.n_steps + trace.start.step}.")
+
+
 def write(w, ws):
     lay, f, trace = w.lay, w.fmt, w.trace
     here = lay.sheets.sheet(HISTORY)
@@ -15,6 +22,8 @@ def write(w, ws):
     top = sheets.HISTORY_FIRST_ROW
     ws.write_string(0, 0, "History: batch loss of every step (before its update) and parameters after every epoch",
                     f["title"])
+    if getattr(trace, "diverged_at", None) is not None:
+        ws.write_string(1, 0, diverged_note(trace), f["title"])
     for col, h in enumerate(("step", "epoch", "loss")):
         ws.write_string(top - 1, col, h, f["head"])
     pcol = sheets.HISTORY_PARAMS_COL

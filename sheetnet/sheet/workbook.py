@@ -62,8 +62,16 @@ class FastWorksheet(Worksheet):
         self.fh.write(f"<c{attr}><v>{repr(float(number)).upper()}</v></c>")
 
 
-def check_output_path(path: str, reading: str | None = None):
-    """Refuse what cannot end well before any work is done."""
+def check_output_path(path: str, reading=None):
+    """Refuse what cannot end well before any work is done; never write over a file being
+    read (``reading``: one path or several)."""
+    if not path:
+        raise WorkbookError("the output file name is empty", "-o")
+    for src in (reading,) if isinstance(reading, str) else (reading or ()):
+        if os.path.exists(path) and os.path.exists(src) and os.path.samefile(path, src):
+            what = "the workbook being read" if src.lower().endswith((".xlsx", ".xlsm")) else \
+                "a file this command reads (the spec or its data)"
+            raise WorkbookError(f"refusing to write over {what}; choose another output", path)
     if not path.lower().endswith(".xlsx"):
         raise WorkbookError("the output must be an .xlsx file", path)
     parent = os.path.dirname(os.path.abspath(path))
@@ -71,8 +79,6 @@ def check_output_path(path: str, reading: str | None = None):
         raise WorkbookError("the folder does not exist", path)
     if os.path.isdir(path):
         raise WorkbookError("is a directory", path)
-    if reading and os.path.exists(path) and os.path.exists(reading) and os.path.samefile(path, reading):
-        raise WorkbookError("refusing to write over the workbook being read; choose another output", path)
 
 
 def write_workbook(trace, path: str, layout: str = "auto", blank: tuple[str, ...] = ()) -> str:

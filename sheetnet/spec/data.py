@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import difflib
+import io
 import math
 import os
 
 import numpy as np
 
-from ..errors import SpecError, suggest
-from .checks import as_matrix, no_unknown
+from ..errors import SpecError
+from ..limits import MAX_CSV_BYTES, MAX_SAMPLES, check_name
+from .checks import _short, as_matrix, no_unknown, read_text_file
 from .model import DATA_KEYS, Data
 from .settings import Loss
 
@@ -63,6 +66,8 @@ def _inline(t, where, n_in, n_out, in_key: str, t_key: str) -> Data:
     if not isinstance(raw_in, list) or not raw_in:
         raise SpecError("the data set is empty: need at least one sample", f"{where} key '{in_key}'")
     n = len(raw_in)
+    if n > MAX_SAMPLES:
+        raise SpecError(f"{n:,} samples, more than sheetnet's limit of {MAX_SAMPLES:,}", f"{where} key '{in_key}'")
     inputs = as_matrix(raw_in, n, n_in, f"{where} key '{in_key}'")
     if not isinstance(raw_t, list) or len(raw_t) != n:
         got = len(raw_t) if isinstance(raw_t, list) else repr(raw_t)
@@ -89,6 +94,9 @@ def _read_csv(t, where, base_dir, n_in, n_out, key: str = "csv") -> Data:
     rel = t[key]
     if not isinstance(rel, str):
         raise SpecError("expected a file name", f"{where} key '{key}'")
+    why = check_name(rel)
+    if why:
+        raise SpecError(why.replace("a name", "a file name"), f"{where} key '{key}'")
     header, body = read_table(os.path.join(base_dir, rel), rel, f"{where} key '{key}' ({rel})")
     for columns, n in (("input_columns", n_in), ("target_columns", n_out)):
         if columns not in t:
@@ -97,8 +105,12 @@ def _read_csv(t, where, base_dir, n_in, n_out, key: str = "csv") -> Data:
         if not isinstance(names, list) or len(names) != n:
             raise SpecError(f"expected {n} column names", f"{where} key '{columns}'")
         for c in names:
+            if not isinstance(c, str) or check_name(c):
+                raise SpecError(f"not a usable column name: {_short(c)}", f"{where} key '{columns}'")
             if c not in header:
-                raise SpecError(f"no column {c!r} in {rel}" + suggest(c, header), f"{where} key '{columns}'")
+                close = difflib.get_close_matches(c, header, n=1, cutoff=0.6)
+                hint = f"; did you mean {close[0]!r}?" if close else _columns_hint(header)
+                raise SpecError(f"no column {c!r} in {rel}" + hint, f"{where} key '{columns}'")
     if not body:
         raise SpecError("the data set is empty: the CSV file has a header but no rows", rel)
     return Data(inputs=numbers(header, body, t["input_columns"], rel),
@@ -111,12 +123,23 @@ def read_table(path: str, rel: str, opening: str | None = None) -> tuple[list[st
     (UTF-8, a byte-order mark allowed).  ``rel`` names the file in messages, ``opening`` where it
     was named if it cannot be opened."""
     try:
-        with open(path, newline="", encoding="utf-8-sig") as fh:
-            rows = list(csv.reader(fh))
-    except OSError as e:
-        raise SpecError(f"cannot read the CSV file: {e.strerror}", opening or rel) from None
+        raw = read_text_file(path, MAX_CSV_BYTES, "CSV file")
+    except SpecError as e:
+        msg = "cannot read the CSV file: no such file" if e.message == "no such file" else e.message
+        raise SpecError(msg, opening or rel) from None
+    try:
+        text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise SpecError("not a UTF-8 text file", rel) from None
+    reader = csv.reader(io.StringIO(text, newline=""))
+    rows = []
+    try:
+        for row in reader:
+            rows.append(row)
+            if len(rows) > MAX_SAMPLES + 1:
+                raise SpecError(f"more than sheetnet's limit of {MAX_SAMPLES:,} rows", rel)
+    except csv.Error as e:
+        raise SpecError(f"not a CSV file sheetnet can read ({e})", f"{rel}, row {reader.line_num}") from None
     numbered = [(r, row) for r, row in enumerate(rows, start=1) if any(c.strip() for c in row)]
     if not numbered:
         raise SpecError("the CSV file is empty", rel)
@@ -137,8 +160,16 @@ def numbers(header: list[str], body, columns, rel: str) -> np.ndarray:
             try:
                 v = float(cell)
             except ValueError:
-                raise SpecError(f"not a number: {cell!r}", f"{rel}, row {r}, column {header[c]!r}") from None
+                raise SpecError(f"not a number: {_short(cell)}", f"{rel}, row {r}, column {header[c]!r}") from None
             if not math.isfinite(v):
                 raise SpecError(f"must be a finite number, got {cell}", f"{rel}, row {r}, column {header[c]!r}")
             values[pos, j] = v
     return values
+
+
+def _columns_hint(header) -> str:
+    """The header's column names when they look like a data file's (several short names), else
+    only their number: an error line never echoes the first line of an unrelated file."""
+    if 2 <= len(header) <= 50 and all(0 < len(h) <= 40 and not check_name(h) for h in header):
+        return "; choose from " + ", ".join(sorted(header))
+    return f" (its first row has {len(header)} field{'s' if len(header) != 1 else ''})"

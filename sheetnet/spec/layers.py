@@ -7,6 +7,7 @@ import math
 import numpy as np
 
 from ..errors import SpecError, suggest
+from ..limits import MAX_LAYERS, MAX_PARAMETERS, MAX_TOTAL_UNITS, MAX_UNITS
 from ..ops import ACTIVATIONS
 from .checks import as_matrix, as_names, as_number, as_vector, no_unknown
 from .model import INIT_SCHEMES, LAYER_KEYS, LAYER_KINDS, Layer
@@ -17,6 +18,8 @@ def parse_layers(raw, fname) -> tuple[Layer, ...]:
         raise SpecError("[[layers]] must be a list of tables", fname)
     if len(raw) < 2:
         raise SpecError("need an input layer and at least one more layer", f"{fname}, [[layers]]")
+    if len(raw) > MAX_LAYERS:
+        raise SpecError(f"{len(raw)} layers, more than sheetnet's limit of {MAX_LAYERS}", f"{fname}, [[layers]]")
     layers: list[Layer] = []
     used_names: set[str] = set()
     used_params: set[str] = set()
@@ -39,6 +42,7 @@ def parse_layers(raw, fname) -> tuple[Layer, ...]:
             layer = _parse_conv(t, where, layers[-1], i)
         else:
             layer = _parse_maxpool(t, where, layers[-1])
+        _check_budget(layers, layer, where)
         clash = used_names.intersection(layer.names)
         if clash:
             raise SpecError(f"unit name {sorted(clash)[0]!r} is used twice", f"{where}, key 'names'")
@@ -54,13 +58,38 @@ def parse_layers(raw, fname) -> tuple[Layer, ...]:
     return tuple(layers)
 
 
+def _check_budget(before, layer, where):
+    """Units and parameters so far within sheetnet's limits (limits.py)."""
+    units = sum(lay.size for lay in before) + layer.size
+    if units > MAX_TOTAL_UNITS:
+        raise SpecError(f"the network would have {units:,} units, more than sheetnet's limit of "
+                        f"{MAX_TOTAL_UNITS:,}", where)
+    if before and layer.kind != "maxpool":
+        fan_in = layer.kernel ** 2 if layer.kind == "conv" else before[-1].size
+        n_out = layer.maps[0] if layer.kind == "conv" else layer.size
+        params = n_out * (fan_in + 1) + sum(
+            (lay.maps[0] * (lay.kernel ** 2 + 1) if lay.kind == "conv" else
+             lay.size * (prev.size + 1) if lay.kind == "dense" else 0)
+            for prev, lay in zip(before, before[1:]))
+        if params > MAX_PARAMETERS:
+            raise SpecError(f"the network would have {params:,} parameters, more than sheetnet's limit of "
+                            f"{MAX_PARAMETERS:,}", where)
+
+
+def _count(value, key, where, limit=MAX_UNITS) -> int:
+    """A whole number from 1 to ``limit``."""
+    n = as_number(value, f"{where}, key '{key}'", integer=True)
+    if n < 1:
+        raise SpecError(f"must be at least 1, got {n}", f"{where}, key '{key}'")
+    if n > limit:
+        raise SpecError(f"{n:,} is more than sheetnet's limit of {limit:,}", f"{where}, key '{key}'")
+    return n
+
+
 def _size(t, where) -> int:
     if "size" not in t:
         raise SpecError("missing required key 'size'", where)
-    size = as_number(t["size"], f"{where}, key 'size'", integer=True)
-    if size < 1:
-        raise SpecError(f"must be at least 1, got {size}", f"{where}, key 'size'")
-    return size
+    return _count(t["size"], "size", where)
 
 
 def _parse_input(t, where) -> Layer:
@@ -73,6 +102,9 @@ def _parse_input(t, where) -> Layer:
         if min(shape) < 1:
             raise SpecError("sizes must be at least 1", f"{where}, key 'shape'")
         size = math.prod(shape)
+        if size > MAX_UNITS:
+            raise SpecError(f"an image of {size:,} pixels, more than sheetnet's limit of {MAX_UNITS:,} units",
+                            f"{where}, key 'shape'")
         if "size" in t and _size(t, where) != size:
             raise SpecError(f"size {t['size']} does not match shape {list(shape)} ({size} units)", where)
     else:
@@ -125,11 +157,12 @@ def _parse_conv(t, where, prev: Layer, index: int) -> Layer:
     for key in ("filters", "kernel", "activation"):
         if key not in t:
             raise SpecError(f"missing required key '{key}'", where)
-    F = as_number(t["filters"], f"{where}, key 'filters'", integer=True)
+    F = _count(t["filters"], "filters", where)
     k = as_number(t["kernel"], f"{where}, key 'kernel'", integer=True)
     H, W = prev.shape
-    if F < 1:
-        raise SpecError(f"must be at least 1, got {F}", f"{where}, key 'filters'")
+    if F * (H - min(k, H) + 1) * (W - min(k, W) + 1) > MAX_TOTAL_UNITS:
+        raise SpecError(f"{F:,} filters give more than sheetnet's limit of {MAX_TOTAL_UNITS:,} units",
+                        f"{where}, key 'filters'")
     if not 1 <= k <= min(H, W):
         raise SpecError(f"must be between 1 and {min(H, W)} (the image is {H}x{W}), got {k}", f"{where}, key 'kernel'")
     act = t["activation"]

@@ -11,8 +11,9 @@ import os
 import tomllib
 
 from ..errors import SpecError, suggest
+from ..limits import MAX_SPEC_BYTES, check_name
 from ..ops import ACTIVATIONS, OPTIMIZERS
-from .checks import as_number, as_table, no_unknown
+from .checks import as_number, as_table, no_unknown, read_text_file
 from .data import parse_data
 from .layers import parse_layers
 from .model import TOP_KEYS, Spec
@@ -20,27 +21,29 @@ from .settings import Loss, parse_loss, parse_train
 
 
 def load_spec(path: str) -> Spec:
-    """Read and validate a TOML spec file."""
+    """Read and validate a TOML spec file (UTF-8, with or without a byte-order mark)."""
     return parse_spec(read_toml(path), path=path)
 
 
 def read_toml(path: str) -> dict:
     """A spec file's TOML as a dict (one-line errors for a missing, unreadable or invalid file)."""
     name = os.path.basename(path)
+    data = read_text_file(path, MAX_SPEC_BYTES, "spec file")
     try:
-        with open(path, "rb") as fh:
-            raw = tomllib.load(fh)
-    except FileNotFoundError:
-        raise SpecError("no such file", path) from None
-    except IsADirectoryError:
-        raise SpecError("is a directory, not a spec file", path) from None
-    except OSError as e:
-        raise SpecError(f"cannot read the file: {e.strerror}", path) from None
-    except tomllib.TOMLDecodeError as e:
-        raise SpecError(f"not valid TOML: {e}", name) from None
+        text = data.decode("utf-8")
     except UnicodeDecodeError:
-        raise SpecError("not a text file", name) from None
-    return raw
+        raise SpecError("not a text file (not UTF-8)", name) from None
+    return parse_toml(text.removeprefix("\ufeff"), name)
+
+
+def parse_toml(text: str, where: str) -> dict:
+    """tomllib.loads with its failures as one SpecError (nesting too deep included)."""
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise SpecError(f"not valid TOML: {e}", where) from None
+    except RecursionError:
+        raise SpecError("not valid TOML for sheetnet: arrays or tables nested too deeply", where) from None
 
 
 def parse_spec(raw: dict, path: str = "<spec>") -> Spec:
@@ -54,6 +57,9 @@ def parse_spec(raw: dict, path: str = "<spec>") -> Spec:
     name = raw.get("name", "")
     if not isinstance(name, str):
         raise SpecError("must be a string", f"{fname}, key 'name'")
+    why = check_name(name)
+    if why:
+        raise SpecError(why, f"{fname}, key 'name'")
     layers = parse_layers(raw["layers"], fname)
     loss = parse_loss(as_table(raw["loss"], "[loss]", fname), fname)
     train = parse_train(as_table(raw["train"], "[train]", fname), fname)
