@@ -14,8 +14,8 @@ equals ``StepFormulas(model, CellRefs(lay)).formula(...)`` character for charact
 check it on every example).
 
 What still depends on the step besides its references is part of a template's key: the
-size of the step's batch (the spans of AVERAGE/SUM) and whether the step is the first
-(where the optimizer state starts from 0 or from the Parameters sheet).
+size of the step's batch (the spans of AVERAGE/SUM) and, for the optimizer state, whether
+the step is the first (where the state starts from 0 or from the Parameters sheet).
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ class _Marks:
         self.lay = lay
         self.marks: list[tuple] = []
         self.index: dict = {}
+        self.asked_prev = False  # did the formula being built ask for a state of the step before?
 
     def _mark(self, what: tuple) -> str:
         n = self.index.get(what)
@@ -53,6 +54,7 @@ class _Marks:
         return self._mark(("source", kind, item, pos))
 
     def prev(self, state, idx, step):
+        self.asked_prev = True
         if self.lay.previous_state(state, idx, step) is None:
             return None
         return self._mark(("prev", state, idx))
@@ -92,10 +94,13 @@ class FormulaTemplates:
         """The formula's template as ``(format string, row offsets, other marks)``: a mark of
         a cell of the step's own blocks becomes its column letters and a row slot, any other
         mark (a data row, the step before, t) a slot resolved at each step."""
-        key = (kind, layer, item, pos, self._batch, self._step == 0)
-        t = self.templates.get(key)
+        key = (kind, layer, item, pos, self._batch)
+        t = self.templates.get(key) or self.templates.get((*key, self._step == 0))
         if t is None:
+            self.marks.asked_prev = False
             parts = _MARK.split(self.build.formula(kind, layer, item, self._step, pos))
+            if self.marks.asked_prev:  # the optimizer state: from 0 (or the Parameters sheet) at the first step
+                key = (*key, self._step == 0)
             drows, others, out = [], [], [parts[0].replace("{", "{{").replace("}", "}}")]
             def slot(d):
                 if not self.moving:  # a sheet per step: the step's cells are at the same places on each
