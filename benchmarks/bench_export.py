@@ -34,6 +34,18 @@ write_workbook(sheetnet.train(spec), {path!r})
 print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 """
 
+WAKUI = """
+import sys, resource
+sys.path.insert(0, {root!r})
+from sheetnet.cli import main
+try:
+    main(["train", "wakui-cnn", "-o", {path!r}])
+except SystemExit:
+    pass
+r = resource.getrusage(resource.RUSAGE_SELF)
+print(r.ru_utime, r.ru_stime, r.ru_maxrss / 1024)
+"""
+
 
 def cpu(fn, *args):
     t0 = time.process_time()
@@ -90,6 +102,15 @@ def main():
                   f"| {os.path.getsize(path) / 1e6:.1f} MB |", flush=True)
         if "--quick" in sys.argv:
             return
+        print("\n| wakui-cnn end to end (`sheetnet train wakui-cnn -o`, a child process) | |\n|---|---|")
+        out = os.path.join(tmp, "wakui-cnn.xlsx")
+        t0 = time.perf_counter()
+        child = subprocess.run([sys.executable, "-c", WAKUI.format(root=ROOT, path=out)], capture_output=True,
+                               text=True, check=True).stdout.split()
+        wall = time.perf_counter() - t0
+        user, system, rss = map(float, child[-3:])
+        print(f"| wall time | {wall:.1f} s |\n| CPU time (user + system) | {user + system:.1f} s |\n"
+              f"| peak memory (max RSS) | {rss:.0f} MB |\n| file | {os.path.getsize(out) / 1e6:.1f} MB |")
         print("\n| Mazur, train + export in a child process | |\n|---|---|")
         for epochs in (2500, 10000):
             out = os.path.join(tmp, f"m{epochs}.xlsx")
