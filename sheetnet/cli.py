@@ -16,9 +16,29 @@ import click
 
 from . import __version__
 from . import examples as ex
-from .engine.training import train as train_run
 from .errors import SheetnetError
-from .walkthrough import as_dicts, render, walkthrough
+
+
+# numpy, pandas and the spreadsheet libraries are imported where a command uses them, so
+# that `sheetnet --help` and `--version` start at once (tests/test_startup.py)
+def train_run(*args, **kwargs):
+    from .engine.training import train
+    return train(*args, **kwargs)
+
+
+def walkthrough(*args, **kwargs):
+    from .walkthrough import walkthrough as run
+    return run(*args, **kwargs)
+
+
+def render(*args, **kwargs):
+    from .walkthrough import render as run
+    return run(*args, **kwargs)
+
+
+def as_dicts(*args, **kwargs):
+    from .walkthrough import as_dicts as run
+    return run(*args, **kwargs)
 
 PROGRESS_FROM = 2000  # steps: show a progress bar on stderr for runs at least this long
 

@@ -5,7 +5,10 @@ from __future__ import annotations
 import os
 import tomllib
 
-from ..spec import Spec, load_spec
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the spec package (numpy) loads when a spec is read, not when names are listed
+    from ..spec import Spec
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -25,6 +28,7 @@ def example(name: str) -> Spec:
     if path is None:
         from ..errors import SpecError, suggest
         raise SpecError(f"no built-in example {name!r}" + suggest(name, example_names()))
+    from ..spec import load_spec
     return load_spec(path)
 
 
@@ -42,4 +46,5 @@ def resolve(arg: str) -> Spec:
         if not arg.endswith(".toml") and os.sep not in arg and "/" not in arg:
             from ..errors import SpecError, suggest
             raise SpecError("no such spec file or built-in example" + suggest(arg, example_names()), arg)
+    from ..spec import load_spec
     return load_spec(arg)
