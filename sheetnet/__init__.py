@@ -16,7 +16,8 @@ __version__ = "0.1.0"
 # --help` and `--version` start in a fraction of the time (tests/test_startup.py)
 _LAZY = {"train": ("engine.training", "train"), "load_spec": ("spec", "load_spec"),
          "parse_spec": ("spec", "parse_spec"), "Spec": ("spec", "Spec"),
-         "example": ("examples", "example"), "example_names": ("examples", "example_names")}
+         "example": ("examples", "example"), "example_names": ("examples", "example_names"),
+         "save_trace": ("engine.export", "save_trace"), "load_trace": ("engine.export", "load_trace")}
 
 
 _SUBPACKAGES = ("engine", "spec", "sheet", "book", "ops", "examples", "compare", "gallery", "walkthrough")

@@ -144,8 +144,10 @@ def main():
               help="Print one JSON object: {\"losses\": [...], \"layers\": [{\"weights\", \"biases\"}, ...]}.")
 @click.option("--layout", type=click.Choice(["auto", "steps", "compact"]), default="auto", show_default=True,
               help="Workbook layout: one sheet per step, or one row per step.")
+@click.option("--trace", "trace_out", metavar="RUN.json",
+              help="Write every number of the run, unrounded, as JSON (README: Trace export).")
 @_fail_cleanly
-def train(spec, output, epochs, as_json, layout):
+def train(spec, output, epochs, as_json, layout, trace_out):
     """Train the network described by SPEC.
 
     \b
@@ -157,11 +159,18 @@ def train(spec, output, epochs, as_json, layout):
     if output:
         from .sheet.workbook import check_output_path
         check_output_path(output)
+    if trace_out:
+        from .engine.export import check_trace_path
+        check_trace_path(trace_out)
     trace = _train_with_progress(run, record=True)
     if output:
         from .sheet.workbook import write_workbook
         write_workbook(trace, output, layout=layout)
         click.echo(f"wrote {output}", err=True)
+    if trace_out:
+        from .engine.export import save_trace
+        save_trace(trace, trace_out)
+        click.echo(f"wrote {trace_out}", err=True)
     if as_json:
         click.echo(_strict_json(trace.to_json()))
     else:
