@@ -203,20 +203,42 @@ def _walk(run, steps, sample, as_json):
         run = run.with_train(epochs=epochs)
     trace = train_run(run)
     out = []
+    largest = max(len(trace.step(k).samples) for k in range(steps))
+    if sample > largest:
+        raise SheetnetError(f"--sample {sample}: the batches of these steps have at most {largest} samples")
     for k in range(steps):
         view = trace.step(k)
-        if sample > len(view.samples):
-            raise SheetnetError(f"--sample {sample}: step {k + 1} has only {len(view.samples)} samples")
+        if sample > len(view.samples):  # a short last batch: say so, and go on
+            click.echo(f"sheetnet: note: step {k + 1} has only {len(view.samples)} samples; "
+                       f"--sample {sample} is not shown for it", err=True)
+            if as_json:
+                out.append(_step_json(trace, view, None, None))
+            continue
         lines = walkthrough(trace, k, sample - 1)
         if as_json:
-            out.append({"step": k + 1, "epoch": view.epoch + 1, "samples": view.samples.tolist(),
-                        "sample": int(view.samples[sample - 1]), "lr": view.lr, "lines": as_dicts(lines)})
+            out.append(_step_json(trace, view, sample - 1, lines))
         else:
             head = (f"Step {k + 1} (epoch {view.epoch + 1}, sample {sample} of a batch of {len(view.samples)}: "
                     f"data row {int(view.samples[sample - 1]) + 1}, η = {view.lr:g})")
             click.echo(render(lines, head) + "\n")
     if as_json:
-        click.echo(json.dumps({"name": run.name, "steps": out}))
+        tr = run.train
+        settings = {"lr": tr.lr, "momentum": tr.momentum, "beta1": tr.beta1, "beta2": tr.beta2, "alpha": tr.alpha,
+                    "eps": tr.eps, "l1": tr.l1, "l2": tr.l2, "lr_decay": tr.lr_decay, "huber_delta": run.loss.delta}
+        click.echo(_strict_json({"name": run.name, "settings": settings, "steps": out}))
+
+
+def _step_json(trace, view, pos, lines):
+    """One step of `step --json`: the chosen sample's lines, then every sample's, with the
+    batch's inputs, targets and the parameters at the start of the step as numbers."""
+    k = view.k
+    return {"step": k + 1, "epoch": view.epoch + 1, "samples": view.samples.tolist(),
+            "sample": None if pos is None else int(view.samples[pos]), "lr": view.lr,
+            "lines": [] if lines is None else as_dicts(lines),
+            "inputs": view.inputs.to_numpy().tolist(), "targets": view.targets.to_numpy().tolist(),
+            "parameters": dict(zip(trace.params.labels, trace.thetas[k].tolist())),
+            "every_sample": [{"sample": int(n), "lines": as_dicts(walkthrough(trace, k, i))}
+                             for i, n in enumerate(view.samples)]}
 
 
 @main.command()

@@ -125,3 +125,25 @@ def test_the_command_writes_the_export_and_refuses_a_bad_path(tmp_path):
     assert doc == json.loads(json.dumps(trace_document(sheetnet.train(sheetnet.example("mazur")))))
     result = CliRunner().invoke(main, ["train", "mazur", "--trace", str(tmp_path / "no" / "run.json")])
     assert result.exit_code == 2 and "the folder does not exist" in result.stderr and "Traceback" not in result.stderr
+
+
+# --------------------------------------------------------------------------- step --json
+def test_step_json_gives_every_sample_and_its_numbers_as_numbers():
+    result = CliRunner().invoke(main, ["step", "iris", "--steps", "19", "--sample", "7", "--json"])
+    assert result.exit_code == 0, result.stderr
+    out = json.loads(result.stdout)
+    spec = sheetnet.example("iris")
+    trace = sheetnet.train(spec)
+    assert out["settings"]["beta1"] == spec.train.beta1 and out["settings"]["eps"] == spec.train.eps
+    last = out["steps"][-1]  # 150 = 18 × 8 + 6: the short last batch is kept, its sample 7 left out
+    assert last["sample"] is None and last["lines"] == [] and len(last["every_sample"]) == 6
+    assert "step 19 has only 6 samples" in result.stderr
+    s = out["steps"][2]
+    view = trace.step(2)
+    assert s["sample"] == int(view.samples[6]) and len(s["every_sample"]) == 8
+    assert s["inputs"] == spec.data.inputs[view.samples].tolist()
+    assert s["targets"] == spec.data.targets[view.samples].tolist()
+    assert list(s["parameters"].values()) == trace.thetas[2].tolist()
+    assert s["every_sample"][6]["lines"] == s["lines"]
+    firsts = [next(l["value"] for l in e["lines"] if l["name"].startswith("net_")) for e in s["every_sample"]]
+    assert len(set(firsts)) == 8  # eight different samples, eight different net inputs
