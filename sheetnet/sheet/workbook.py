@@ -4,8 +4,10 @@ formula text  <- formulas.StepFormulas (registry formulas, references from the l
 cell address  <- layout (StepsLayout or CompactLayout)
 cached value  <- the trace (values.StepValues)
 
-Written with XlsxWriter in constant-memory mode (rows in order), to a temporary file that
-replaces the output only when complete.
+Written with XlsxWriter in constant-memory mode (rows in order), the big sheets as whole rows
+of cell XML (stream.FastWorksheet.write_row), each formula built once per block item as a
+template (templates.FormulaTemplates), to a temporary file that replaces the output only
+when complete.
 """
 
 from __future__ import annotations
