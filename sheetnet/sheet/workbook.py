@@ -105,7 +105,7 @@ class Writer:
         self.settings_named = {}
         self.answer_kinds = {kind for section in self.blank for kind in EXERCISE_SECTIONS[section]}
         self.refs = CellRefs(lay)
-        self.build = FormulaTemplates(model, lay)  # the same text as StepFormulas(model, self.refs), built once per item
+        self.build = FormulaTemplates(model, lay)  # StepFormulas(model, self.refs)'s text, built once per item
         self.names = NameRefs(lay, model)
         self.describe = StepFormulas(model, self.names)
         f = wb.add_format
@@ -305,7 +305,7 @@ class Writer:
 
     # -- the steps -------------------------------------------------------------------
     def step_cells(self, k):
-        """(row, col, kind, formula, value) of every cell of step k, in computation order."""
+        """(row, col, kind, formula, value) of every cell of step k, row by row, left to right."""
         self.refs.step = k
         vals = StepValues(self.trace, self.model, k)
         base, geometry = self.step_geometry(k)
@@ -327,5 +327,5 @@ class Writer:
             for cell, kind, layer, item, pos in lay.step_cells(k):
                 assert cell.sheet == sheet
                 cells.append((cell.row - base, cell.col, kind, layer, item, pos))
-            cache[key] = cells
+            cache[key] = sorted(cells, key=lambda c: (c[0], c[1]))  # the order rows are written in
         return base, cache[key]
