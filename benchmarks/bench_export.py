@@ -24,15 +24,15 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 CHILD = """
-import sys, resource
+import sys
 sys.path.insert(0, {root!r})
 import sheetnet
 from sheetnet.sheet import write_workbook
 spec = sheetnet.example("mazur-10k")
 spec = spec.with_train(epochs={epochs})
 write_workbook(sheetnet.train(spec), {path!r})
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
-"""
+print(int(open("/proc/self/status").read().split("VmHWM:")[1].split()[0]) / 1024)
+"""  # VmHWM: this process's peak (ru_maxrss would carry the parent's peak over the exec)
 
 WAKUI = """
 import sys, resource
@@ -43,7 +43,7 @@ try:
 except SystemExit:
     pass
 r = resource.getrusage(resource.RUSAGE_SELF)
-print(r.ru_utime, r.ru_stime, r.ru_maxrss / 1024)
+print(r.ru_utime, r.ru_stime, int(open("/proc/self/status").read().split("VmHWM:")[1].split()[0]) / 1024)
 """
 
 
