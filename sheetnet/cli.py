@@ -16,10 +16,31 @@ import click
 
 from . import __version__, i18n
 from . import examples as ex
-from .engine.training import train as train_run
 from .errors import SheetnetError
 from .i18n import LANGUAGES, _, ngettext, set_language
-from .walkthrough import as_dicts, display_width, render, terminal_width, walkthrough, wrap
+from .text import display_width, terminal_width, wrap
+
+
+# numpy, pandas and the spreadsheet libraries are imported where a command uses them, so
+# that `sheetnet --help` and `--version` start at once (tests/test_startup.py)
+def train_run(*args, **kwargs):
+    from .engine.training import train
+    return train(*args, **kwargs)
+
+
+def walkthrough(*args, **kwargs):
+    from .walkthrough import walkthrough as run
+    return run(*args, **kwargs)
+
+
+def render(*args, **kwargs):
+    from .walkthrough import render as run
+    return run(*args, **kwargs)
+
+
+def as_dicts(*args, **kwargs):
+    from .walkthrough import as_dicts as run
+    return run(*args, **kwargs)
 
 PROGRESS_FROM = 2000  # steps: show a progress bar on stderr for runs at least this long
 
@@ -213,8 +234,10 @@ def main():
               help="Print one JSON object: {\"losses\": [...], \"layers\": [{\"weights\", \"biases\"}, ...]}.")
 @click.option("--layout", type=click.Choice(["auto", "steps", "compact"]), default="auto", show_default=True,
               help="Workbook layout: one sheet per step, or one row per step.")
+@click.option("--trace", "trace_out", metavar="RUN.json",
+              help="Write every number of the run, unrounded, as JSON (README: Trace export).")
 @_fail_cleanly
-def train(spec, output, epochs, as_json, layout):
+def train(spec, output, epochs, as_json, layout, trace_out):
     """Train the network described by SPEC.
 
     \b
@@ -231,12 +254,19 @@ def train(spec, output, epochs, as_json, layout):
         from .engine.budget import check_budget
         _check_output(output, reading=_spec_inputs(run))
         check_budget(run, workbook=True)
+    if trace_out:
+        from .engine.export import check_trace_path
+        check_trace_path(trace_out)
     trace = _train_with_progress(run, record=True)
     _note_divergence(trace)
     if output is not None:
         from .sheet.workbook import write_workbook
         write_workbook(trace, output, layout=layout)
         click.echo(f"wrote {output}", err=True)
+    if trace_out:
+        from .engine.export import save_trace
+        save_trace(trace, trace_out)
+        click.echo(f"wrote {trace_out}", err=True)
     if as_json:
         out = trace.to_json()
         if not trace.diverged:
@@ -366,21 +396,43 @@ def _walk(run, steps, sample, as_json, chain=False, names="mazur"):
         run = run.with_train(epochs=epochs)
     trace = train_run(run)
     out = []
+    largest = max(len(trace.step(k).samples) for k in range(steps))
+    if sample > largest:
+        raise SheetnetError(f"--sample {sample}: the batches of these steps have at most {largest} samples")
     for k in range(steps):
         view = trace.step(k)
-        if sample > len(view.samples):
-            raise SheetnetError(f"--sample {sample}: step {k + 1} has only {len(view.samples)} samples")
+        if sample > len(view.samples):  # a short last batch: say so, and go on
+            click.echo(f"sheetnet: note: step {k + 1} has only {len(view.samples)} samples; "
+                       f"--sample {sample} is not shown for it", err=True)
+            if as_json:
+                out.append(_step_json(trace, view, None, None))
+            continue
         lines = walkthrough(trace, k, sample - 1, chain, names)
         if as_json:
-            out.append({"step": k + 1, "epoch": view.epoch + 1, "samples": view.samples.tolist(),
-                        "sample": int(view.samples[sample - 1]), "lr": view.lr, "lines": as_dicts(lines)})
+            out.append(_step_json(trace, view, sample - 1, lines))
         else:
             head = _("Step {step} (epoch {epoch}, sample {sample} of a batch of {size}: data row {row}, η = {lr})")
             head = head.format(step=k + 1, epoch=view.epoch + 1, sample=sample, size=len(view.samples),
                                row=int(view.samples[sample - 1]) + 1, lr=f"{view.lr:g}")
             click.echo(render(lines, head, names=names) + "\n")
     if as_json:
-        click.echo(json.dumps({"name": run.name, "steps": out}))
+        tr = run.train
+        settings = {"lr": tr.lr, "momentum": tr.momentum, "beta1": tr.beta1, "beta2": tr.beta2, "alpha": tr.alpha,
+                    "eps": tr.eps, "l1": tr.l1, "l2": tr.l2, "lr_decay": tr.lr_decay, "huber_delta": run.loss.delta}
+        click.echo(_strict_json({"name": run.name, "settings": settings, "steps": out}))
+
+
+def _step_json(trace, view, pos, lines):
+    """One step of `step --json`: the chosen sample's lines, then every sample's, with the
+    batch's inputs, targets and the parameters at the start of the step as numbers."""
+    k = view.k
+    return {"step": k + 1, "epoch": view.epoch + 1, "samples": view.samples.tolist(),
+            "sample": None if pos is None else int(view.samples[pos]), "lr": view.lr,
+            "lines": [] if lines is None else as_dicts(lines),
+            "inputs": view.inputs.to_numpy().tolist(), "targets": view.targets.to_numpy().tolist(),
+            "parameters": dict(zip(trace.params.labels, trace.thetas[k].tolist())),
+            "every_sample": [{"sample": int(n), "lines": as_dicts(walkthrough(trace, k, i))}
+                             for i, n in enumerate(view.samples)]}
 
 
 @main.command()

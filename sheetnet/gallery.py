@@ -26,6 +26,7 @@ from .errors import SheetnetError
 GALLERY = ("mazur", "xor", "digits01", "iris", "cnn123", "optimizers")  # in the order a course meets them
 LEFT_OUT = {  # every other built-in example, and why (tests/test_gallery.py checks the two cover them all)
     "mazur-10k": "its Run sheet has 10,000 rows (a 9 MB workbook); `sheetnet train mazur-10k -o …` writes it",
+    "wakui-cnn": "30 step sheets of 96 images each (a 20 MB workbook); `sheetnet train wakui-cnn -o …` writes it",
 }
 ZOOM = 1.4  # pixels of a picture per point of the sheet at 100 % (about a 100 % zoom on screen)
 MAIN_SIZE = (900.0, 690.0)  # points of the sheet at 100 %: the main sheet's top-left corner (≈ 45 rows)

@@ -7,13 +7,12 @@ so the walk-through, the engine and the spreadsheet say the same thing.
 
 from __future__ import annotations
 
-import shutil
-import unicodedata
 from dataclasses import asdict, dataclass
 
 import numpy as np
 
 from .i18n import _
+from .text import terminal_width, wrap
 from .ops import formula as f
 from .ops.notation import notation
 from .ops.symbols import Symbols, fmt, pretty
@@ -247,60 +246,6 @@ def _penalty_line(s: _Step, trace, k: int):
 
 def _times(a: str, b: str) -> str:
     return a if b == "1" else f.mul(a, b)
-
-
-def display_width(text: str) -> int:
-    """Columns a terminal gives ``text``: two for wide (CJK) characters, none for combining marks."""
-    return sum(0 if unicodedata.combining(c) else 2 if unicodedata.east_asian_width(c) in "WF" else 1
-               for c in text)
-
-
-NO_LINE_START = "，。、；：？！）」』》〉”’,.;:?!)"  # punctuation a Chinese line never starts with
-
-
-def _wide(c: str) -> bool:
-    return unicodedata.east_asian_width(c) in "WF"
-
-
-def wrap(text: str, width: int, indent: str = "", subsequent: str = "") -> list[str]:
-    """``text`` broken into lines of at most ``width`` display columns: at spaces, and between the
-    characters of Chinese text, which has no spaces (a word wider than a line is broken inside)."""
-    lines, line = [], indent
-    for word in text.split(" "):
-        while True:
-            at_start = line in (indent, subsequent)
-            if at_start and not word:  # the spaces of a gap that fell on a line break
-                break
-            gap = "" if at_start else " "
-            room = width - display_width(line + gap)
-            if display_width(word) <= room:
-                line += gap + word
-                break
-            # the most of the word that fits: any prefix at a line's start, else one that ends on or
-            # before a wide character (Chinese breaks between characters, never inside a number)
-            cut = 0
-            for end in range(1, len(word)):
-                if display_width(word[:end]) > room:
-                    break
-                if at_start or (_wide(word[end - 1]) or _wide(word[end])) and word[end] not in NO_LINE_START:
-                    cut = end
-            if cut:
-                lines.append((line + gap + word[:cut]).rstrip())
-                line, word = subsequent, word[cut:]
-            elif at_start:  # not even one character fits: give it the line
-                lines.append(line + word[:1])
-                line, word = subsequent, word[1:]
-            else:
-                lines.append(line.rstrip())
-                line = subsequent
-    if line.strip():
-        lines.append(line.rstrip())
-    return lines
-
-
-def terminal_width() -> int:
-    """The terminal's width (``COLUMNS`` if set; 80 when the output is not a terminal), at least 40."""
-    return max(40, shutil.get_terminal_size((80, 24)).columns)
 
 
 BACKWARD = {"mazur": "δ = ∂E/∂net", "wakui": "δ = ∂C/∂z", "matrix": "dZ = ∂L/∂Z"}

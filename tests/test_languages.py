@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from catalogs import LOCALES, po_path, read, template
 from sheetnet import i18n
 from sheetnet.cli import main
-from sheetnet.walkthrough import display_width
+from sheetnet.text import display_width
 
 PLACEHOLDER = re.compile(r"\{[^}]*\}")
 

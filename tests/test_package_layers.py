@@ -14,7 +14,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "sheetnet"
 
 # lowest first; a module may import from its own rank or below
 RANKS = {"base": 0, "ops": 1, "spec": 2, "engine": 3, "sheet": 4, "book": 5, "top": 6}
-BASE = {"sheetnet.errors", "sheetnet.files", "sheetnet.limits"}
+BASE = {"sheetnet.errors", "sheetnet.files", "sheetnet.limits", "sheetnet.i18n", "sheetnet.text"}
 
 
 def module_name(path: Path) -> str:

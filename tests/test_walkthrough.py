@@ -14,7 +14,8 @@ from click.testing import CliRunner
 
 import sheetnet
 from sheetnet.cli import main
-from sheetnet.walkthrough import display_width, walkthrough, wrap
+from sheetnet.text import display_width, wrap
+from sheetnet.walkthrough import walkthrough
 
 
 def run(*args, columns=80):

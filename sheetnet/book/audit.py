@@ -8,10 +8,10 @@ from dataclasses import asdict, dataclass
 
 from .cells import Error, damaged_is_error
 from ..engine.training import Model
-from ..sheet.formulas import StepFormulas
 from ..sheet.layout import qualified, ref
 from ..ops.formula import same_formula
 from ..sheet.refs import CellRefs, NameRefs
+from ..sheet.templates import FormulaTemplates
 from ..sheet.values import StepValues
 
 WHAT = {"constant": "a constant overwrote the formula", "formula": "the formula was changed",
@@ -58,12 +58,12 @@ def expected_cells(book, trace=None):
     trace = trace or book.train()
     model = Model(spec)
     refs, names = CellRefs(lay), NameRefs(lay, model)
-    build = StepFormulas(model, refs)
+    build = FormulaTemplates(model, lay)  # the text of StepFormulas(model, refs), built once per item
     for k in range(lay.n_steps):
         refs.step = k
         vals = StepValues(trace, model, k)
         for cell, kind, layer, item, pos in lay.step_cells(k):
-            name = names.name(kind, layer, item) + (f" (sample {pos + 1})" if lay.per_sample(kind, layer) else "")
+            name = _Name(names, lay, kind, layer, item, pos)  # spelled out only for a finding
             yield cell, name, build.formula(kind, layer, item, k, pos), vals.get(kind, layer, item, pos)
     sheets = lay.sheets
     for k in range(lay.n_steps):
@@ -77,6 +77,19 @@ def expected_cells(book, trace=None):
                    ref(lay.cell("p1", None, idx, s), cell.sheet), trace.thetas[s + 1, idx])
 
 
+class _Name:
+    """The name of a quantity in a finding (``net_h1 (sample 2)``), spelled out when asked."""
+
+    __slots__ = ("args",)
+
+    def __init__(self, *args):
+        self.args = args
+
+    def __str__(self):
+        names, lay, kind, layer, item, pos = self.args
+        return names.name(kind, layer, item) + (f" (sample {pos + 1})" if lay.per_sample(kind, layer) else "")
+
+
 @damaged_is_error
 def audit(book, rtol: float = 1e-9, atol: float = 1e-12) -> list[Finding]:
     """Every cell whose formula or stored value is not what sheetnet would have written."""
@@ -88,14 +101,14 @@ def audit(book, rtol: float = 1e-9, atol: float = 1e-12) -> list[Finding]:
             kind = "error"
         elif found_formula is None:
             kind = "constant" if value is not None else "missing"  # a typed value replaced the formula
-        elif found_formula and not same_formula(found_formula, formula):
+        elif found_formula and found_formula != formula and not same_formula(found_formula, formula):
             kind = "formula"
         elif value is None:
             kind = "missing"
         elif not _close(value, expected, rtol, atol):
             kind = "value"
         if kind:
-            findings.append(Finding(cell.sheet, cell.a1(), name, kind, float(expected), value, formula,
+            findings.append(Finding(cell.sheet, cell.a1(), str(name), kind, float(expected), value, formula,
                                     found_formula))
     return findings
 

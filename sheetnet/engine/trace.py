@@ -211,14 +211,33 @@ class StepView:
                 f"lr {self.lr:g}, loss {self.batch_loss:.9g}>")
 
     def _units(self):
-        return [u for layer in self.trace.spec.layers[1:] for u in layer.names]
+        cache = self.trace.__dict__.setdefault("_index_cache", {})
+        if "units" not in cache:
+            cache["units"] = pd.Index([u for layer in self.trace.spec.layers[1:] for u in layer.names], name="unit")
+        return cache["units"]
 
     def _per_unit(self, arrays) -> np.ndarray:
         """(samples, all units) from per-layer (epoch, position, unit) arrays."""
         return np.hstack([arr[self.epoch, self.lo:self.hi] for arr in arrays])
 
     def _sample_unit_index(self):
-        return pd.MultiIndex.from_product([self.samples, self._units()], names=["sample", "unit"])
+        """(sample, unit) of every row, as ``MultiIndex.from_product`` builds it; built once per
+        batch of samples and kept (walking 10,000 steps builds it once when the batch repeats)."""
+        cache = self.trace.__dict__.setdefault("_index_cache", {})
+        key = self.samples.tobytes()
+        index = cache.get(key)
+        if index is None:
+            units = self._units()
+            levels, codes = np.unique(self.samples, return_inverse=True)
+            n = len(units)
+            index = pd.MultiIndex(levels=[pd.Index(levels), pd.Index(units.unique())],
+                                  codes=[np.repeat(codes.ravel(), n), np.tile(units.unique().get_indexer(units),
+                                                                               len(self.samples))],
+                                  names=["sample", "unit"], verify_integrity=False)
+            if len(cache) > 4096:
+                cache.clear()
+            cache[key] = index
+        return index
 
     @property
     def inputs(self) -> pd.DataFrame:

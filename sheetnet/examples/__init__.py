@@ -5,8 +5,12 @@ from __future__ import annotations
 import os
 import tomllib
 
+from typing import TYPE_CHECKING
+
 from ..i18n import N_
-from ..spec import Spec, load_spec
+
+if TYPE_CHECKING:  # the spec package (numpy) loads when a spec is read, not when names are listed
+    from ..spec import Spec
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -32,6 +36,7 @@ def example(name: str) -> Spec:
     if path is None:
         from ..errors import SpecError, suggest
         raise SpecError(f"no built-in example {name!r}" + suggest(name, example_names()))
+    from ..spec import load_spec
     return load_spec(path)
 
 

@@ -47,11 +47,9 @@ def write(w, ws):
             if heads[col][idx]:
                 ws.write_string(row, col, heads[col][idx], f["head"] if row < 3 else eq)
     for k in range(lay.n_steps):
-        row = lay.row(k)
-        ws.write_number(row, 0, k + 1, f["int"])
-        ws.write_number(row, 1, lay.steps[k][0] + 1, f["int"])
-        for cell, _, formula, value in sorted(w.step_cells(k), key=lambda c: c[0].col):
-            w.formula(ws, cell, formula, value)
+        cells = [(0, k + 1, None, f["int"]), (1, lay.steps[k][0] + 1, None, f["int"])]
+        cells += [w.formula_cell(ws.name, row, col, formula, value) for row, col, _, formula, value in w.step_cells(k)]
+        ws.write_row(lay.row(k), cells)
     ws.freeze_panes(lay.HEAD_ROWS, 2)
     ws.set_column(0, 1, 7)
     ws.set_column(2, lay.n_cols, 14)

@@ -33,17 +33,20 @@ def write(w, ws):
     ends = lay.epoch_ends()
     for k in range(max(lay.n_steps, len(ends))):
         row = top + k
+        cells = []
         if k < lay.n_steps:
-            ws.write_number(row, 0, k + 1, f["int"])
-            ws.write_number(row, 1, lay.steps[k][0] + 1, f["int"])
+            cells += [(0, k + 1, None, f["int"]), (1, lay.steps[k][0] + 1, None, f["int"])]
             src = lay.cell(loss_kind, None, 0, k)
-            w.formula(ws, sheets.history_loss(k), ref(src, here), trace.loss[k])
+            c = sheets.history_loss(k)
+            cells.append(w.formula_cell(here, c.row, c.col, ref(src, here), trace.loss[k]))
         if k < len(ends):
             s = ends[k]
-            ws.write_number(row, pcol, lay.steps[s][0] + 1, f["int"])
+            cells.append((pcol, lay.steps[s][0] + 1, None, f["int"]))
             for idx in range(P.size):
                 src = lay.cell("p1", None, idx, s)
-                w.formula(ws, sheets.history_param(k, idx), ref(src, here), trace.thetas[s + 1, idx])
+                c = sheets.history_param(k, idx)
+                cells.append(w.formula_cell(here, c.row, c.col, ref(src, here), trace.thetas[s + 1, idx]))
+        ws.write_row(row, sorted(cells, key=lambda c: c[0]))
     # a scatter chart: its step axis is numeric, so it gets a few round tick labels (a line
     # chart labels every category and the labels run together); a short run shows its points
     chart = w.wb.add_chart({"type": "scatter", "subtype": "straight"})

@@ -20,6 +20,7 @@ Row and column numbers are 0-based, as XlsxWriter's API takes them.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from xlsxwriter.utility import quote_sheetname, xl_col_to_name, xl_rowcol_to_cell
 
@@ -47,6 +48,8 @@ class Cell:
     col: int
 
     def a1(self, absolute: bool = False) -> str:
+        if not absolute:
+            return a1(self.row, self.col)
         return xl_rowcol_to_cell(self.row, self.col, row_abs=absolute, col_abs=absolute)
 
     def where(self, absolute: bool = False) -> str:
@@ -54,9 +57,21 @@ class Cell:
         return qualified(self.sheet, self.a1(absolute))
 
 
+@lru_cache(maxsize=4096)
 def sheet_prefix(sheet: str) -> str:
     """``'Step 1'!`` — the sheet part of a reference, quoted when needed."""
     return quote_sheetname(sheet) + "!"
+
+
+_COLUMN_NAMES: list[str] = []
+
+
+def a1(row: int, col: int) -> str:
+    """``C7`` from 0-based (6, 2): relative, the column letters cached (the writer's inner loop)."""
+    try:
+        return _COLUMN_NAMES[col] + str(row + 1)
+    except IndexError:
+        return col_name(col) + str(row + 1)
 
 
 def qualified(sheet: str, a1: str) -> str:
@@ -80,7 +95,10 @@ def ref_range(first: Cell, last: Cell, at: str) -> str:
 
 
 def col_name(col: int) -> str:
-    return xl_col_to_name(col)
+    """``A`` for column 0 (cached)."""
+    while len(_COLUMN_NAMES) <= col:
+        _COLUMN_NAMES.append(xl_col_to_name(len(_COLUMN_NAMES)))
+    return _COLUMN_NAMES[col]
 
 
 @dataclass(frozen=True)

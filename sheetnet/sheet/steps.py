@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from .layout import PARAM_KINDS, SECTION_TITLES, Cell
+from itertools import groupby
+
+from .layout import PARAM_KINDS, SECTION_TITLES
 
 GRID_TITLES = {"in": "pixels", "kernel": "filters", "net": "net", "out": "out", "delta": "δ"}
 PARAM_HEADS = {"p0": "start", "gs": "g (sample {n})", "g": "gradient g", "p1": "updated"}
@@ -72,15 +74,14 @@ def write(w, ws, k):
         text(row, 0, P.labels[idx], f["label"])
         text(row, 1, w.names.equation(w.describe, "gs", None, idx, k), f["eq"])
     pixel = f["pixel"] if lay.grids.get(("in", None)) else None
-    for cell, kind, formula, value in w.step_cells(k):
-        cells.append((cell.row, cell.col, "f", formula, value, pixel if kind == "in" else None))
+    for row, col, kind, formula, value in w.step_cells(k):
+        cells.append((row, col, "f", formula, value, pixel if kind == "in" else None))
     cells.sort(key=lambda c: (c[0], c[1]))
     ws.set_row(hr, 45)  # before the rows are written: constant-memory mode ignores it afterwards
-    for row, col, kind, content, value, fmt in cells:
-        if kind == "s":
-            ws.write_string(row, col, content, fmt)
-        else:
-            w.formula(ws, Cell(ws.name, row, col), content, value, fmt)
+    for row, group in groupby(cells, key=lambda c: c[0]):
+        ws.write_row(row, [(col, content, None, fmt) if kind == "s"
+                           else w.formula_cell(ws.name, row, col, content, value, fmt)
+                           for _, col, kind, content, value, fmt in group])
     _shade_grids(lay, ws, len(samples))
     ws.freeze_panes(4, 2)
     ws.set_column(0, 0, 13)

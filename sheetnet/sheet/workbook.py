@@ -4,8 +4,10 @@ formula text  <- formulas.StepFormulas (registry formulas, references from the l
 cell address  <- layout (StepsLayout or CompactLayout)
 cached value  <- the trace (values.StepValues)
 
-Written with XlsxWriter in constant-memory mode (rows in order), to a temporary file that
-replaces the output only when complete.
+Written with XlsxWriter in constant-memory mode (rows in order), the big sheets as whole rows
+of cell XML (stream.FastWorksheet.write_row), each formula built once per block item as a
+template (templates.FormulaTemplates), to a temporary file that replaces the output only
+when complete.
 """
 
 from __future__ import annotations
@@ -13,7 +15,6 @@ from __future__ import annotations
 import os
 
 import xlsxwriter
-from xlsxwriter.worksheet import Worksheet
 
 from . import compact, guide, history, steps
 from ..engine.training import Model
@@ -37,6 +38,8 @@ from .layout import (
     choose_layout,
 )
 from .refs import CellRefs, NameRefs
+from .stream import FastWorksheet
+from .templates import FormulaTemplates
 from ..spec.toml_out import to_toml
 from .values import StepValues
 
@@ -44,22 +47,6 @@ NUM_FORMAT = "0.000000000"
 SMALL_FORMAT = "0.00000000E+00"
 FORMAT_VERSION = 1
 WEIGHT_SCALE = {"type": "3_color_scale", "min_color": "#9DC3E6", "mid_color": "#FFFFFF", "max_color": "#F4B183"}
-
-
-class FastWorksheet(Worksheet):
-    """XlsxWriter's worksheet without its future-function regexes: sheetnet's formulas use
-    only functions Excel 2010 knows (the ops registry), which need no ``_xlfn.`` prefix."""
-
-    def _prepare_formula(self, formula, expand_future_functions=False):
-        return formula[1:] if formula.startswith("=") else formula
-
-    def _xml_number_element(self, number, attributes=[]):
-        """A number cell written exactly (shortest repr, up to 17 significant digits).
-
-        XlsxWriter writes ``%.16G``, which rounds about a quarter of all doubles: a starting
-        weight, a data value or an optimizer state read back would differ in its last bit."""
-        attr = "".join(f' {key}="{self._escape_attributes(value)}"' for key, value in attributes)
-        self.fh.write(f"<c{attr}><v>{repr(float(number)).upper()}</v></c>")
 
 
 def check_output_path(path: str, reading=None):
@@ -124,7 +111,7 @@ class Writer:
         self.settings_named = {}
         self.answer_kinds = {kind for section in self.blank for kind in EXERCISE_SECTIONS[section]}
         self.refs = CellRefs(lay)
-        self.build = StepFormulas(model, self.refs)
+        self.build = FormulaTemplates(model, lay)  # StepFormulas(model, self.refs)'s text, built once per item
         self.names = NameRefs(lay, model)
         self.describe = StepFormulas(model, self.names)
         f = wb.add_format
@@ -162,6 +149,18 @@ class Writer:
         value = float(value)
         small = value != 0 and abs(value) < 1e-3  # 9 significant digits either way
         ws.write_formula(cell.row, cell.col, "=" + text, fmt or self.fmt["small" if small else "value"], value)
+
+    def formula_cell(self, sheet: str, row: int, col: int, text: str | None, value: float, fmt=None):
+        """The same cell as ``formula`` writes, as ``(col, value, formula, fmt)`` for ``write_row``."""
+        if text is None:
+            return col, None, None, self.fmt["answer"]
+        if len(text) >= MAX_FORMULA:
+            raise WorkbookError(f"a formula of {len(text):,} characters is longer than Excel's {MAX_FORMULA:,}: "
+                                "the layer is too wide for a workbook", Cell(sheet, row, col).where())
+        value = float(value)
+        if fmt is None:
+            fmt = self.fmt["small" if value != 0 and abs(value) < 1e-3 else "value"]
+        return col, value, text, fmt
 
     def write(self):
         guide.write_guide(self, self.sheet(GUIDE))
@@ -312,9 +311,27 @@ class Writer:
 
     # -- the steps -------------------------------------------------------------------
     def step_cells(self, k):
-        """(cell, kind, formula, value) of every cell of step k, in computation order."""
+        """(row, col, kind, formula, value) of every cell of step k, row by row, left to right."""
         self.refs.step = k
         vals = StepValues(self.trace, self.model, k)
-        for cell, kind, layer, item, pos in self.lay.step_cells(k):
-            formula = None if kind in self.answer_kinds else self.build.formula(kind, layer, item, k, pos)
-            yield cell, kind, formula, vals.get(kind, layer, item, pos)
+        base, geometry = self.step_geometry(k)
+        formula, answers, get = self.build.formula, self.answer_kinds, vals.get
+        for row, col, kind, layer, item, pos in geometry:
+            text = None if kind in answers else formula(kind, layer, item, k, pos)
+            yield base + row, col, kind, text, get(kind, layer, item, pos)
+
+    def step_geometry(self, k):
+        """(first row of step k, its cells as (row from there, col, kind, layer, item, pos)): the
+        same for every step with as many samples (computed once from the layout)."""
+        lay = self.lay
+        base = lay.row(k) if isinstance(lay, CompactLayout) else 0
+        key = len(lay.samples(k))
+        cache = self.__dict__.setdefault("_geometry", {})
+        if key not in cache:
+            sheet = lay.sheet(k)
+            cells = []
+            for cell, kind, layer, item, pos in lay.step_cells(k):
+                assert cell.sheet == sheet
+                cells.append((cell.row - base, cell.col, kind, layer, item, pos))
+            cache[key] = sorted(cells, key=lambda c: (c[0], c[1]))  # the order rows are written in
+        return base, cache[key]
