@@ -129,7 +129,7 @@ def _read_cells(path: str, sheets=None):
                         if child.get("t") == "shared":
                             formula = _shared(shared, child.get("si"), el.get("r"), formula)
                     elif tag == "v":
-                        value = child.text
+                        value = child.text or ""
                     elif tag == "is":
                         value = "".join(t.text or "" for t in child.iter() if _local(t.tag) == "t")
                 if value is not None:
@@ -142,7 +142,7 @@ def _read_cells(path: str, sheets=None):
                     elif kind in ("n", None) and value != "":
                         value = float(value)
                     elif value == "":
-                        value = None
+                        value = "" if kind == "str" else None  # a formula's empty text, or nothing
                 cells[_rowcol(el.get("r"))] = (formula, value)
                 el.clear()
             out[name] = cells

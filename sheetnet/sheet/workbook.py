@@ -36,6 +36,7 @@ from .layout import (
     CompactLayout,
     choose_layout,
 )
+from .exercise import Pending
 from .refs import CellRefs, NameRefs
 from ..spec.toml_out import to_toml
 from .values import StepValues
@@ -60,6 +61,14 @@ class FastWorksheet(Worksheet):
         weight, a data value or an optimizer state read back would differ in its last bit."""
         attr = "".join(f' {key}="{self._escape_attributes(value)}"' for key, value in attributes)
         self.fh.write(f"<c{attr}><v>{repr(float(number)).upper()}</v></c>")
+
+
+    def _xml_formula_element(self, formula, result, attributes):
+        """An empty text result (an exercise's cell waiting for answers) is typed as text:
+        XlsxWriter leaves it untyped, which readers take for a missing value."""
+        if result == "" and not any(key == "t" for key, _ in attributes):
+            attributes = [*attributes, ("t", "str")]
+        super()._xml_formula_element(formula, result, attributes)
 
 
 def check_output_path(path: str, reading: str | None = None):
@@ -117,6 +126,7 @@ class Writer:
         self.blank = tuple(blank)
         self.settings_named = {}
         self.answer_kinds = {kind for section in self.blank for kind in EXERCISE_SECTIONS[section]}
+        self.pending = Pending() if self.blank else None  # answers and what depends on them
         self.refs = CellRefs(lay)
         self.build = StepFormulas(model, self.refs)
         self.names = NameRefs(lay, model)
@@ -149,6 +159,12 @@ class Writer:
         """A formula with its cached value; ``text`` None: an empty answer cell of an exercise."""
         if text is None:
             ws.write_blank(cell.row, cell.col, None, self.fmt["answer"])
+            return
+        if self.pending is not None and not isinstance(value, str):
+            text, pending = self.pending.wrap(cell, text)
+            value = value if pending is None else pending
+        if isinstance(value, str):  # an exercise's cell that waits for the student's answers
+            ws.write_formula(cell.row, cell.col, "=" + text, fmt or self.fmt["value"], value)
             return
         if len(text) + 1 > MAX_FORMULA:
             raise WorkbookError(f"a formula of {len(text):,} characters is longer than Excel's {MAX_FORMULA:,}: "
@@ -310,5 +326,12 @@ class Writer:
         self.refs.step = k
         vals = StepValues(self.trace, self.model, k)
         for cell, kind, layer, item, pos in self.lay.step_cells(k):
-            formula = None if kind in self.answer_kinds else self.build.formula(kind, layer, item, k, pos)
-            yield cell, kind, formula, vals.get(kind, layer, item, pos)
+            value = vals.get(kind, layer, item, pos)
+            if self.pending is None:
+                yield cell, kind, self.build.formula(kind, layer, item, k, pos), value
+            elif kind in self.answer_kinds:
+                self.pending.answer(cell)
+                yield cell, kind, None, value
+            else:  # in computation order: what it reads is known to be pending or not
+                formula, waiting = self.pending.wrap(cell, self.build.formula(kind, layer, item, k, pos))
+                yield cell, kind, formula, value if waiting is None else waiting
