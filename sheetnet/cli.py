@@ -312,8 +312,10 @@ def _write_text(path, text, reading=None):
               help="Exercise: an answer counts when it has this many correct significant digits.")
 @click.option("--graded", metavar="OUT.xlsx",
               help="Exercise: where to write the graded copy (default: BOOK.graded.xlsx).")
+@click.option("--teacher", is_flag=True,
+              help="Exercise: show the expected value of every answer (a student's check never does).")
 @_fail_cleanly
-def audit(book, as_json, rtol, digits, graded):
+def audit(book, as_json, rtol, digits, graded, teacher):
     """Check a workbook cell by cell against sheetnet's own calculation.
 
     \b
@@ -330,7 +332,7 @@ def audit(book, as_json, rtol, digits, graded):
 
     b = open_book(book)
     if b.exercise:
-        _grade(b, book, as_json, rtol, digits, graded)
+        _grade(b, book, as_json, rtol, digits, graded, teacher)
         return
     from .book.audit import audit as run_audit
     from .book.audit import report
@@ -343,23 +345,26 @@ def audit(book, as_json, rtol, digits, graded):
     sys.exit(1 if findings else 0)
 
 
-def _grade(b, book, as_json, rtol, digits, graded):
+def _grade(b, book, as_json, rtol, digits, graded, teacher=False):
     import os
 
-    from .book.grade import grade, summary, write_graded_copy
+    from .book.grade import grade, mistake_counts, mistake_lines, summary, write_graded_copy
     from .sheet.workbook import check_output_path
 
     graded = graded or os.path.splitext(book)[0] + ".graded.xlsx"
     check_output_path(graded, reading=book)
     answers = grade(b, rtol=rtol, digits=digits)
-    write_graded_copy(book, graded, answers)
+    write_graded_copy(book, graded, answers, teacher=teacher)
     ok = all(a.ok for a in answers)
     if as_json:
-        click.echo(_strict_json({"ok": ok, "graded": graded, "answers": [a.as_dict() for a in answers]}))
+        click.echo(_strict_json({"ok": ok, "graded": graded, "mistakes": mistake_counts(answers),
+                                 "answers": [a.as_dict(teacher) for a in answers]}))
     else:
         click.echo(f"{book}: {summary(answers)}")
+        for line in mistake_lines(answers):
+            click.echo(line)
         for a in answers:
-            click.echo(a.line())
+            click.echo(a.line(teacher))
     click.echo(f"wrote {graded}", err=True)
     sys.exit(0 if ok else 1)
 

@@ -19,6 +19,7 @@ from .cells import Error, read_cells
 from ..engine.training import Model, Start, batches, sample_orders, train
 from ..errors import SpecError, WorkbookError
 from ..sheet.layout import DATA, META, META_SPEC_ROW, PARAMS, SETTING_NAMES, SETTINGS, Cell, Sheets, choose_layout
+from ..sheet.exercise import Scope
 from ..spec import Spec, parse_spec
 
 SETTING_KEYS = {"lr": "lr", "momentum": "momentum", "beta1": "beta1", "beta2": "beta2", "alpha": "alpha",
@@ -34,11 +35,16 @@ class Book:
     spec: Spec  # as the workbook now describes it: edited settings, data and starting parameters
     layout: object
     exercise: tuple = ()  # the sections left blank for a student (an exercise workbook)
+    scope: object = None  # which of their cells (sheet.exercise.Scope)
     start: Start | None = None  # the run continues an earlier one
 
     def train(self):
         """The engine's run of the workbook's inputs."""
         return train(self.spec, start=self.start)
+
+    def in_scope(self, kind, layer, item, pos) -> bool:
+        """Is this cell one the exercise asks for (its scope: sample, layer, quantities)?"""
+        return self.scope is None or self.scope.covers(self.layout, kind, layer, item, pos)
 
     def where(self, cell: Cell) -> str:
         return f"{os.path.basename(self.path)}, sheet '{cell.sheet}', cell {cell.a1()}"
@@ -90,7 +96,8 @@ def open_book(path: str) -> Book:
     except (tomllib.TOMLDecodeError, SpecError) as e:
         raise WorkbookError(f"the spec stored in sheet '{META}' is damaged: {e}", name) from None
     book = Book(path=path, cells=cells, spec=spec, layout=None,
-                exercise=tuple(s for s in str(exercise).split(",") if s))
+                exercise=tuple(s for s in str(exercise).split(",") if s),
+                scope=Scope.parse(meta.get((2, 2), (None, ""))[1]))
     model = Model(spec)
     sheets = Sheets(model, start_state=start_step > 0 and bool(model.optimizer.state))
     book.spec = _edited_spec(book, spec, sheets)

@@ -54,3 +54,61 @@ class Pending:
             return formula, None
         self.cells.add(cell)
         return f'IF(COUNT({",".join(refs)})<{sum(refs.values())},"",{formula})', ""
+
+
+QUANTITY_NAMES = {  # what `--quantities` accepts -> the kinds of the layout
+    "net": ("net",), "exp": ("exp",), "out": ("out",), "term": ("term",), "loss": ("loss",), "E": ("data_loss",),
+    "penalty": ("penalty",), "L": ("L",), "delta": ("delta",), "δ": ("delta",), "gs": ("gs",), "g": ("g",),
+    "gradient": ("gs", "g"), "v": ("v",), "s": ("s",), "m": ("m",), "m_hat": ("m_hat",), "v_hat": ("v_hat",),
+    "state": ("v", "s", "m", "m_hat", "v_hat"), "updated": ("p1",), "p1": ("p1",),
+}
+LOSS_KINDS = ("term", "loss", "data_loss", "penalty", "L")
+
+
+class Scope:
+    """Which answer cells of the blank sections the student fills in: one sample of the batch
+    (``sample``, from 1), one layer (``layer``, from 1: the first layer after the inputs; the
+    loss belongs to the last), some quantities (kinds).  None: all."""
+
+    def __init__(self, sample: int | None = None, layer: int | None = None, kinds: tuple | None = None):
+        self.sample, self.layer, self.kinds = sample, layer, tuple(kinds) if kinds else None
+
+    def __bool__(self):
+        return any(x is not None for x in (self.sample, self.layer, self.kinds))
+
+    def text(self) -> str:
+        """As stored in the workbook (``sample=1;layer=2;kinds=delta,p1``)."""
+        parts = []
+        if self.sample is not None:
+            parts.append(f"sample={self.sample}")
+        if self.layer is not None:
+            parts.append(f"layer={self.layer}")
+        if self.kinds:
+            parts.append("kinds=" + ",".join(self.kinds))
+        return ";".join(parts)
+
+    @classmethod
+    def parse(cls, text) -> "Scope":
+        values = dict(p.split("=", 1) for p in str(text or "").split(";") if "=" in p)
+        return cls(int(values["sample"]) if "sample" in values else None,
+                   int(values["layer"]) if "layer" in values else None,
+                   tuple(k for k in values.get("kinds", "").split(",") if k) or None)
+
+    def covers(self, lay, kind, layer, item, pos) -> bool:
+        if self.kinds is not None and kind not in self.kinds:
+            return False
+        if self.sample is not None:
+            if lay.per_sample(kind, layer):
+                if pos + 1 != self.sample:
+                    return False
+            elif lay.max_batch > 1:
+                return False  # a batch quantity needs every sample
+        if self.layer is not None:
+            n_layers = len(lay.model.acts)
+            if kind in LOSS_KINDS:
+                return self.layer == n_layers
+            if layer is None:  # a parameter: its layer
+                P = lay.model.params
+                layer = next(l for l, sl in enumerate(P.slices) if sl.start <= item < sl.stop)
+            return layer + 1 == self.layer
+        return True

@@ -36,7 +36,7 @@ from .layout import (
     CompactLayout,
     choose_layout,
 )
-from .exercise import Pending
+from .exercise import Pending, Scope
 from .refs import CellRefs, NameRefs
 from ..spec.toml_out import to_toml
 from .values import StepValues
@@ -84,11 +84,11 @@ def check_output_path(path: str, reading: str | None = None):
         raise WorkbookError("refusing to write over the workbook being read; choose another output", path)
 
 
-def write_workbook(trace, path: str, layout: str = "auto", blank: tuple[str, ...] = ()) -> str:
+def write_workbook(trace, path: str, layout: str = "auto", blank: tuple[str, ...] = (), scope=None) -> str:
     """Write the run as an .xlsx of live formulas with cached values; returns the layout used.
 
     ``blank``: exercise sections (see layout.EXERCISE_SECTIONS) whose cells are left empty
-    and highlighted for a student to fill in."""
+    and highlighted for a student to fill in; ``scope`` (exercise.Scope): which of them."""
     check_output_path(path)
     model = Model(trace.spec)
     try:
@@ -99,7 +99,7 @@ def write_workbook(trace, path: str, layout: str = "auto", blank: tuple[str, ...
     with atomic_path(path, suffix=".xlsx.part") as tmp:
         wb = xlsxwriter.Workbook(tmp, {"constant_memory": True, "strings_to_formulas": False,
                                        "strings_to_numbers": False, "strings_to_urls": False})
-        Writer(wb, trace, model, lay, blank).write()
+        Writer(wb, trace, model, lay, blank, scope).write()
         wb.close()
     return lay.name
 
@@ -121,9 +121,10 @@ class Writer:
     """Writes one run into an open XlsxWriter workbook: ``write()`` for a workbook of its own
     (guide, run sheets, the hidden spec), ``write_run()`` for its sheets alone (compare.py)."""
 
-    def __init__(self, wb, trace, model, lay, blank=()):
+    def __init__(self, wb, trace, model, lay, blank=(), scope=None):
         self.wb, self.trace, self.model, self.lay = wb, trace, model, lay
         self.blank = tuple(blank)
+        self.scope = scope or Scope()
         self.settings_named = {}
         self.answer_kinds = {kind for section in self.blank for kind in EXERCISE_SECTIONS[section]}
         self.pending = Pending() if self.blank else None  # answers and what depends on them
@@ -214,6 +215,8 @@ class Writer:
         ws.write_string(1, 1, self.lay.name)
         ws.write_string(2, 0, "exercise")  # the blank sections ("" for a worked run)
         ws.write_string(2, 1, ",".join(self.blank))
+        if self.scope:
+            ws.write_string(2, 2, self.scope.text())  # which of their cells (exercise.Scope)
         ws.write_string(3, 0, "start_step")
         ws.write_number(3, 1, self.lay.start_step)
         ws.write_string(4, 0, "start_epoch")
@@ -329,7 +332,7 @@ class Writer:
             value = vals.get(kind, layer, item, pos)
             if self.pending is None:
                 yield cell, kind, self.build.formula(kind, layer, item, k, pos), value
-            elif kind in self.answer_kinds:
+            elif kind in self.answer_kinds and self.scope.covers(self.lay, kind, layer, item, pos):
                 self.pending.answer(cell)
                 yield cell, kind, None, value
             else:  # in computation order: what it reads is known to be pending or not
