@@ -334,10 +334,11 @@ def audit(book, as_json, rtol, digits, graded, teacher):
     if b.exercise:
         _grade(b, book, as_json, rtol, digits, graded, teacher)
         return
-    from .book.audit import audit as run_audit
-    from .book.audit import report
+    from .book.audit import audit_book, evaluated_note, report
 
-    findings = run_audit(b, rtol=1e-9 if rtol is None else rtol)
+    findings, evaluated = audit_book(b, rtol=1e-9 if rtol is None else rtol)
+    if evaluated:
+        click.echo(evaluated_note(book, evaluated), err=True)
     if as_json:
         click.echo(_strict_json({"ok": not findings, "findings": [f.as_dict() for f in findings]}))
     else:
@@ -376,8 +377,15 @@ def _grade(b, book, as_json, rtol, digits, graded, teacher=False):
               help="How many steps the exercise covers (whole epochs are written).")
 @click.option("--blank", default="forward,loss,backward,update", show_default=True,
               help="Which parts the student fills in: any of forward, loss, backward, update.")
+@click.option("--sample", type=click.IntRange(min=1),
+              help="Only this sample of each batch (from 1): its forward pass, loss, deltas and gradient.")
+@click.option("--layer", type=click.IntRange(min=1),
+              help="Only this layer (1 = the first after the inputs; the loss goes with the last).")
+@click.option("--quantities", metavar="LIST",
+              help="Only these quantities: net, out, exp, term, loss, E, delta, gs, g, gradient, m, v, s, "
+                   "state, updated (e.g. delta,updated).")
 @_fail_cleanly
-def exercise(spec, output, steps, blank):
+def exercise(spec, output, steps, blank, sample, layer, quantities):
     """Write a hand-calculation exercise: the chosen cells are left empty.
 
     \b
@@ -398,9 +406,33 @@ def exercise(spec, output, steps, blank):
     run = _load(spec)
     per_epoch = len(ex_batches(run.with_train(epochs=1)))
     run = run.with_train(epochs=-(-steps // per_epoch))
+    scope = _exercise_scope(run, sample, layer, quantities)
     check_output_path(output)
-    write_workbook(train_run(run), output, layout="steps", blank=parts)
+    write_workbook(train_run(run), output, layout="steps", blank=parts, scope=scope)
     click.echo(f"wrote {output}: fill in the green cells, save, then run `sheetnet audit {output}`", err=True)
+
+
+def _exercise_scope(run, sample, layer, quantities):
+    """The exercise.Scope of the options, each checked against the run."""
+    from .errors import suggest
+    from .sheet.exercise import QUANTITY_NAMES, Scope
+
+    batch = max(hi - lo for _, lo, hi in ex_batches(run))
+    if sample is not None and sample > batch:
+        raise SheetnetError(f"a batch has only {batch} sample(s)", f"--sample {sample}")
+    n_layers = len(run.layers) - 1
+    if layer is not None and layer > n_layers:
+        raise SheetnetError(f"the network has {n_layers} layer(s) after its inputs", f"--layer {layer}")
+    kinds = None
+    if quantities is not None:
+        kinds = []
+        for q in (q.strip() for q in quantities.split(",")):
+            if q not in QUANTITY_NAMES:
+                raise SheetnetError(f"unknown quantity {q!r}" + suggest(q, QUANTITY_NAMES), "--quantities")
+            kinds += QUANTITY_NAMES[q]
+        if not kinds:
+            raise SheetnetError("name at least one quantity", "--quantities")
+    return Scope(sample, layer, tuple(dict.fromkeys(kinds)) if kinds else None)
 
 
 @main.command()

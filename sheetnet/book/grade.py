@@ -67,6 +67,8 @@ class Answer:
         d = {**asdict(self), "where": self.where, "ok": self.ok, "verdict_text": self.verdict_text}
         if not teacher and self.verdict != "correct":
             d["expected"] = None  # a student's self-check never shows the answer
+        if not teacher and self.verdict != "consistent":
+            d["consistent_value"] = None  # from the student's inputs it is the answer too
         return d
 
 
