@@ -73,11 +73,10 @@ def expected_cells(book, trace=None, detail=False):
         for cell, kind, layer, item, pos in lay.step_cells(k):
             name = names.name(kind, layer, item) + (f" (sample {pos + 1})" if lay.per_sample(kind, layer) else "")
             row = cell, name, build.formula(kind, layer, item, k, pos), vals.get(kind, layer, item, pos)
-            if detail:
-                try:
-                    eq = names.equation(describe, kind, layer, item, k, pos)
-                except (KeyError, IndexError, ValueError):
-                    eq = ""
+            if detail:  # the equation is written out only for a cell that is reported
+                def eq(kind=kind, layer=layer, item=item, k=k, pos=pos):
+                    refs.step = k
+                    return names.equation(describe, kind, layer, item, k, pos)
                 row += (eq, k + 1, (kind, layer, item, pos))
             yield row
     sheets = lay.sheets
@@ -85,13 +84,13 @@ def expected_cells(book, trace=None, detail=False):
         src = lay.cell(lay.loss_kind(), None, 0, k)
         cell = sheets.history_loss(k)
         row = cell, f"loss of step {k + 1}", ref(src, cell.sheet), trace.loss[k]
-        yield row + ("", None, None) if detail else row
+        yield row + (str, None, None) if detail else row
     for e, s in enumerate(lay.epoch_ends()):
         for idx in range(model.params.size):
             cell = sheets.history_param(e, idx)
             row = (cell, f"{model.params.labels[idx]} after epoch {e + 1}",
                    ref(lay.cell("p1", None, idx, s), cell.sheet), trace.thetas[s + 1, idx])
-            yield row + ("", None, None) if detail else row
+            yield row + (str, None, None) if detail else row
 
 
 def audit(book, rtol: float = 1e-9, atol: float = 1e-12) -> list[Finding]:
@@ -137,8 +136,12 @@ def audit_book(book, rtol: float = 1e-9, atol: float = 1e-12):
                 if step not in alternatives:
                     alternatives[step] = _Alternatives(trace, model, book.layout, step - 1)
                 hint = alternatives[step].hint(*what, value, float(expected), Tolerance(1e-4))[0]
+            try:
+                eq = equation()
+            except (KeyError, IndexError, ValueError):
+                eq = ""
             findings.append(Finding(cell.sheet, cell.a1(), name, kind, float(expected), value, formula,
-                                    found_formula, equation, step, hint))
+                                    found_formula, eq, step, hint))
     return findings, evaluated
 
 
