@@ -160,19 +160,26 @@ def step(spec, steps, sample, as_json):
     """Walk through training by hand: every equation with its numbers.
 
     \b
-    SPEC is a TOML spec file or the name of a built-in example.
+    SPEC is a TOML spec file, the name of a built-in example, or a workbook
+    sheetnet wrote (the run as the workbook now describes it: its edited
+    settings, data and starting weights).
     For each step: the forward pass (net and out of every unit), the loss,
     the deltas, the gradients and the updated parameters, in textbook order.
     """
+    if spec.lower().endswith((".xlsx", ".xlsm")):
+        from .book.reader import open_book
+        book = open_book(spec)
+        _walk(book.spec, steps, sample, as_json, start=book.start if book.start.step else None)
+        return
     _walk(_load(spec), steps, sample, as_json)
 
 
-def _walk(run, steps, sample, as_json):
+def _walk(run, steps, sample, as_json, start=None):
     n_steps = len(ex_batches(run))
     if steps > n_steps:
         epochs = -(-steps * run.train.epochs // n_steps)
         run = run.with_train(epochs=epochs)
-    trace = train_run(run)
+    trace = train_run(run, start=start) if start is not None else train_run(run)
     out = []
     for k in range(steps):
         view = trace.step(k)
@@ -384,14 +391,21 @@ def _grade(b, book, as_json, rtol, digits, graded, teacher=False):
 @click.option("--quantities", metavar="LIST",
               help="Only these quantities: net, out, exp, term, loss, E, delta, gs, g, gradient, m, v, s, "
                    "state, updated (e.g. delta,updated).")
+@click.option("--students", metavar="ROSTER.csv",
+              help="A class: one workbook per student (columns id, name) with the student's own starting "
+                   "weights, written into the folder -o, with a teacher's key in its folder key/.")
+@click.option("--seed", "course_seed", type=int, default=0, show_default=True,
+              help="With --students: the course seed the students' numbers are drawn from.")
 @_fail_cleanly
-def exercise(spec, output, steps, blank, sample, layer, quantities):
+def exercise(spec, output, steps, blank, sample, layer, quantities, students, course_seed):
     """Write a hand-calculation exercise: the chosen cells are left empty.
 
     \b
     The answer cells are empty and highlighted green, each row labelled with
     its equation. The student fills in numbers (or formulas) in Excel or
     LibreOffice and saves; `sheetnet audit EX.xlsx` then grades every answer.
+    With --students ROSTER.csv -o DIR: a workbook per student, DIR/ID.xlsx, each
+    with its own starting weights; `sheetnet grade DIR` writes the gradebook.
     """
     from .sheet.layout import EXERCISE_SECTIONS
     from .sheet.workbook import check_output_path, write_workbook
@@ -407,9 +421,45 @@ def exercise(spec, output, steps, blank, sample, layer, quantities):
     per_epoch = len(ex_batches(run.with_train(epochs=1)))
     run = run.with_train(epochs=-(-steps // per_epoch))
     scope = _exercise_scope(run, sample, layer, quantities)
+    if students:
+        from .classroom import read_roster, write_class
+        roster = read_roster(students)
+
+        def write(trace, path, blank_parts, sc, student):
+            write_workbook(trace, path, layout="steps", blank=blank_parts, scope=sc, student=(student.id, student.name))
+
+        paths = write_class(run, roster, output, course_seed, parts, scope, write)
+        click.echo(f"wrote {len(paths)} exercises into {output} (the key in {output.rstrip('/')}/key/); "
+                   f"collect them there and run `sheetnet grade {output}`", err=True)
+        return
     check_output_path(output)
     write_workbook(train_run(run), output, layout="steps", blank=parts, scope=scope)
     click.echo(f"wrote {output}: fill in the green cells, save, then run `sheetnet audit {output}`", err=True)
+
+
+@main.command()
+@click.argument("folder", metavar="DIR")
+@click.option("--rtol", type=click.FloatRange(min=0), help="Relative tolerance of an answer (default 1e-4).")
+@click.option("--digits", type=click.IntRange(min=1, max=15),
+              help="An answer counts when it has this many correct significant digits.")
+@_fail_cleanly
+def grade(folder, rtol, digits):
+    """Grade a folder of filled-in exercises: DIR/gradebook.csv and .xlsx.
+
+    \b
+    One row per workbook: the student, the score (% of answers right or
+    consistent with the student's earlier answers), the count of each verdict
+    and of each kind of mistake, and the first wrong answer. A file that is
+    not an exercise gets a row with its error and a warning on stderr.
+    """
+    from .classroom import gradebook_rows, write_gradebook
+
+    rows = gradebook_rows(folder, rtol=rtol, digits=digits, warn=lambda line: click.echo(line, err=True))
+    csv_path, xlsx_path = write_gradebook(rows, folder)
+    for r in rows:
+        click.echo(f"{r['id']}: " + (f"{r['score']:g} % ({r['correct']} correct of {r['answers']})"
+                                     if not r.get("error") else r["error"]))
+    click.echo(f"wrote {csv_path} and {xlsx_path}", err=True)
 
 
 def _exercise_scope(run, sample, layer, quantities):

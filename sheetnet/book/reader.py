@@ -36,6 +36,7 @@ class Book:
     layout: object
     exercise: tuple = ()  # the sections left blank for a student (an exercise workbook)
     scope: object = None  # which of their cells (sheet.exercise.Scope)
+    student: tuple = ()  # a class exercise: (id, name)
     start: Start | None = None  # the run continues an earlier one
 
     def train(self):
@@ -97,7 +98,8 @@ def open_book(path: str) -> Book:
         raise WorkbookError(f"the spec stored in sheet '{META}' is damaged: {e}", name) from None
     book = Book(path=path, cells=cells, spec=spec, layout=None,
                 exercise=tuple(s for s in str(exercise).split(",") if s),
-                scope=Scope.parse(meta.get((2, 2), (None, ""))[1]))
+                scope=Scope.parse(meta.get((2, 2), (None, ""))[1]),
+                student=tuple(str(meta.get((2, c), (None, ""))[1] or "") for c in (3, 4)))
     model = Model(spec)
     sheets = Sheets(model, start_state=start_step > 0 and bool(model.optimizer.state))
     book.spec = _edited_spec(book, spec, sheets)

@@ -84,11 +84,13 @@ def check_output_path(path: str, reading: str | None = None):
         raise WorkbookError("refusing to write over the workbook being read; choose another output", path)
 
 
-def write_workbook(trace, path: str, layout: str = "auto", blank: tuple[str, ...] = (), scope=None) -> str:
+def write_workbook(trace, path: str, layout: str = "auto", blank: tuple[str, ...] = (), scope=None,
+                   student: tuple[str, str] | None = None) -> str:
     """Write the run as an .xlsx of live formulas with cached values; returns the layout used.
 
     ``blank``: exercise sections (see layout.EXERCISE_SECTIONS) whose cells are left empty
-    and highlighted for a student to fill in; ``scope`` (exercise.Scope): which of them."""
+    and highlighted for a student to fill in; ``scope`` (exercise.Scope): which of them;
+    ``student``: (id, name) of the student a class exercise is for."""
     check_output_path(path)
     model = Model(trace.spec)
     try:
@@ -99,7 +101,9 @@ def write_workbook(trace, path: str, layout: str = "auto", blank: tuple[str, ...
     with atomic_path(path, suffix=".xlsx.part") as tmp:
         wb = xlsxwriter.Workbook(tmp, {"constant_memory": True, "strings_to_formulas": False,
                                        "strings_to_numbers": False, "strings_to_urls": False})
-        Writer(wb, trace, model, lay, blank, scope).write()
+        writer = Writer(wb, trace, model, lay, blank, scope)
+        writer.student = student
+        writer.write()
         wb.close()
     return lay.name
 
@@ -217,6 +221,8 @@ class Writer:
         ws.write_string(2, 1, ",".join(self.blank))
         if self.scope:
             ws.write_string(2, 2, self.scope.text())  # which of their cells (exercise.Scope)
+        for col, text in enumerate(getattr(self, "student", None) or (), start=3):
+            ws.write_string(2, col, text)  # a class exercise: the student's id and name
         ws.write_string(3, 0, "start_step")
         ws.write_number(3, 1, self.lay.start_step)
         ws.write_string(4, 0, "start_epoch")
