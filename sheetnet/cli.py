@@ -391,13 +391,17 @@ def _grade(b, book, as_json, rtol, digits, graded, teacher=False):
 @click.option("--quantities", metavar="LIST",
               help="Only these quantities: net, out, exp, term, loss, E, delta, gs, g, gradient, m, v, s, "
                    "state, updated (e.g. delta,updated).")
+@click.option("--hide-equations", is_flag=True,
+              help="Show only each answer's label and name, not its equation.")
+@click.option("--derive", is_flag=True,
+              help="The student also writes each formula (equations hidden); a typed number is not accepted.")
 @click.option("--students", metavar="ROSTER.csv",
               help="A class: one workbook per student (columns id, name) with the student's own starting "
                    "weights, written into the folder -o, with a teacher's key in its folder key/.")
 @click.option("--seed", "course_seed", type=int, default=0, show_default=True,
               help="With --students: the course seed the students' numbers are drawn from.")
 @_fail_cleanly
-def exercise(spec, output, steps, blank, sample, layer, quantities, students, course_seed):
+def exercise(spec, output, steps, blank, sample, layer, quantities, hide_equations, derive, students, course_seed):
     """Write a hand-calculation exercise: the chosen cells are left empty.
 
     \b
@@ -421,6 +425,7 @@ def exercise(spec, output, steps, blank, sample, layer, quantities, students, co
     per_epoch = len(ex_batches(run.with_train(epochs=1)))
     run = run.with_train(epochs=-(-steps // per_epoch))
     scope = _exercise_scope(run, sample, layer, quantities)
+    scope.level = "derive" if derive else "names" if hide_equations else "equations"
     if students:
         from .classroom import read_roster, write_class
         roster = read_roster(students)

@@ -9,10 +9,12 @@ by hand from Mazur's published numbers.
 
 from __future__ import annotations
 
+import openpyxl
 import pytest
 
 import sheetnet
-from roundtrip_util import one_json, run, set_cells, zip_set_values
+from roundtrip_util import assert_one_line_error, one_json, run, set_cells, zip_set_values
+from sheetnet.book.cells import read_cells
 from sheetnet.engine import Model
 from sheetnet.sheet.formulas import StepFormulas
 from sheetnet.sheet.layout import choose_layout
@@ -132,3 +134,43 @@ def test_audit_of_a_resave_without_values_and_of_a_pasted_constant(tmp_path, exa
     name = spec.layers[-1].names[0]
     assert f"out_{name}" in root and "step 1" in root and "a constant overwrote the formula" in root
     assert target.a1() in root
+
+
+def test_levels_hide_the_equations_and_derive_asks_for_formulas(mazur, tmp_path):
+    m = mazur
+    shown = read_cells(m.path)["Step 1"]
+    eq_row = m.cell("delta", 0, 0).row
+    assert "δ_o1" in shown[(eq_row, 1)][1]  # the default level shows the equation
+    for level in ("--hide-equations", "--derive"):
+        path = str(tmp_path / f"{level[2:]}.xlsx")
+        assert run("exercise", "mazur", "-o", path, level).exit_code == 0
+        cells = read_cells(path)["Step 1"]
+        for c, *_ in m.cells:
+            assert cells.get((c.row, 1), (None, None))[1] in (None, ""), c  # no equation beside an answer
+            assert cells[(c.row, 0)][1]  # the quantity's name stays
+    derive = str(tmp_path / "derive.xlsx")
+    refs = CellRefs(m.lay)
+    refs.step = 0
+    build = StepFormulas(m.model, refs)
+    formulas = {c: "=" + build.formula(kind, layer, item, 0, pos) for c, kind, layer, item, pos in m.cells}
+    got, by_cell = grade(set_cells(derive, str(tmp_path / "f.xlsx"), formulas))
+    assert got["ok"] is True
+    typed = m.cell("out", 0, 0)
+    got, by_cell = grade(set_cells(derive, str(tmp_path / "n.xlsx"), formulas | {typed: m.right[typed]}))
+    a = by_cell[typed.a1()]
+    assert a["verdict"] == "wrong" and a["mistake"] == "not_derived" and "formula" in a["hint"]
+    assert sum(not b["ok"] for b in by_cell.values()) == 1
+
+
+def test_step_walks_through_a_workbook_as_edited(tmp_path):
+    path = str(tmp_path / "m.xlsx")
+    assert run("train", "mazur", "-o", path).exit_code == 0
+    edited = str(tmp_path / "eta.xlsx")
+    wb = openpyxl.load_workbook(path)
+    wb["Settings"]["B4"] = 0.8  # eta
+    wb.save(edited)
+    result = run("step", edited)
+    assert result.exit_code == 0, result.stderr
+    # Mazur's ∂E/∂w5 = 0.082167041; with η = 0.8: 0.4 − 0.8·0.082167041
+    assert f"{0.4 - 0.8 * 0.082167041:.6f}"[:8] in result.stdout and "η = 0.8" in result.stdout
+    assert_one_line_error(run("step", str(tmp_path / "none.xlsx")), "none.xlsx")

@@ -24,7 +24,7 @@ MISTAKES = {  # the kinds of mistake a hint names, as the summary and the gradeb
     "half": "the ½ of the loss missing", "sum_mean": "sum and mean over the batch confused",
     "bias_kept": "a bias not updated", "frozen_bias": "a frozen bias updated",
     "log10": "LOG for LN", "stale": "hidden deltas from the updated weights", "rounded": "rounded too early",
-    "unreadable": "a formula sheetnet cannot evaluate",
+    "unreadable": "a formula sheetnet cannot evaluate", "not_derived": "a number where the formula was asked",
 }
 
 
@@ -115,6 +115,7 @@ def grade(book, rtol: float | None = None, digits: int | None = None) -> list[An
     kinds = {k for s in book.exercise for k in EXERCISE_SECTIONS[s]}
     settings = _settings(spec)
     values = Evaluated(book)
+    derive = book.scope is not None and book.scope.level == "derive"
     out = []
     for k in range(lay.n_steps):
         refs.step = k
@@ -134,6 +135,10 @@ def grade(book, rtol: float | None = None, digits: int | None = None) -> list[An
                 if unreadable:
                     hint, mistake = ("a formula sheetnet cannot evaluate, and no value stored with it: type the "
                                      "number, or open and save the file in Excel or LibreOffice"), "unreadable"
+            elif derive and not _derived(book.found(cell)[0], cell.sheet):
+                verdict, mistake = "wrong", "not_derived"
+                hint = ("this exercise asks for the formula: write it with references to the cells it uses "
+                        "(=…), not its value")
             elif close(found, expected):
                 verdict = "correct"
             elif consistent is not None and close(found, consistent):
@@ -149,6 +154,13 @@ def grade(book, rtol: float | None = None, digits: int | None = None) -> list[An
             out.append(Answer(cell.sheet, cell.a1(), name, found, expected, consistent, verdict, hint, mistake, digits,
                               {"kind": kind, "layer": layer, "item": item, "sample": pos + 1, "step": k + 1}))
     return out
+
+
+def _derived(formula, sheet) -> bool:
+    """Is the answer a formula that reads other cells (not a number, nor =0.15*0.05+…)?"""
+    from ..sheet.exercise import references
+
+    return bool(formula) and any(True for _ in references(formula, sheet))
 
 
 def _found(book, values, cell):

@@ -70,11 +70,19 @@ class Scope:
     (``sample``, from 1), one layer (``layer``, from 1: the first layer after the inputs; the
     loss belongs to the last), some quantities (kinds).  None: all."""
 
-    def __init__(self, sample: int | None = None, layer: int | None = None, kinds: tuple | None = None):
+    LEVELS = ("equations", "names", "derive")  # equations shown; names only; the student writes formulas
+
+    def __init__(self, sample: int | None = None, layer: int | None = None, kinds: tuple | None = None,
+                 level: str = "equations"):
         self.sample, self.layer, self.kinds = sample, layer, tuple(kinds) if kinds else None
+        self.level = level if level in self.LEVELS else "equations"
 
     def __bool__(self):
-        return any(x is not None for x in (self.sample, self.layer, self.kinds))
+        return any(x is not None for x in (self.sample, self.layer, self.kinds)) or self.level != "equations"
+
+    @property
+    def equations_hidden(self) -> bool:
+        return self.level != "equations"
 
     def text(self) -> str:
         """As stored in the workbook (``sample=1;layer=2;kinds=delta,p1``)."""
@@ -85,6 +93,8 @@ class Scope:
             parts.append(f"layer={self.layer}")
         if self.kinds:
             parts.append("kinds=" + ",".join(self.kinds))
+        if self.level != "equations":
+            parts.append(f"level={self.level}")
         return ";".join(parts)
 
     @classmethod
@@ -92,7 +102,8 @@ class Scope:
         values = dict(p.split("=", 1) for p in str(text or "").split(";") if "=" in p)
         return cls(int(values["sample"]) if "sample" in values else None,
                    int(values["layer"]) if "layer" in values else None,
-                   tuple(k for k in values.get("kinds", "").split(",") if k) or None)
+                   tuple(k for k in values.get("kinds", "").split(",") if k) or None,
+                   values.get("level", "equations"))
 
     def covers(self, lay, kind, layer, item, pos) -> bool:
         if self.kinds is not None and kind not in self.kinds:

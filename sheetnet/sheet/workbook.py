@@ -330,6 +330,12 @@ class Writer:
         ws.set_column(1, width, 12)
 
     # -- the steps -------------------------------------------------------------------
+    def equation(self, kind, layer, item, k, pos=0) -> str:
+        """The equation beside a row, or "" where an exercise hides it (the student derives it)."""
+        if self.scope.equations_hidden and (kind in self.answer_kinds or kind == "gs" and "g" in self.answer_kinds):
+            return ""
+        return self.names.equation(self.describe, kind, layer, item, k, pos)
+
     def step_cells(self, k):
         """(cell, kind, formula, value) of every cell of step k, in computation order."""
         self.refs.step = k
