@@ -378,3 +378,30 @@ def test_the_graded_copy_marks_the_answers_and_the_student_file_is_unchanged(ex,
     assert run("audit", path, "--graded", other).exit_code == 1 and other.is_file()
     assert_one_line_error(run("audit", path, "--graded", path), "refusing to write over")
     assert fingerprint(path) == before
+
+
+def test_each_hint_fires_for_its_own_cause_with_other_mistakes_present(ex, tmp_path):
+    """Two or three classic mistakes in one submission: each cell gets the hint of its own
+    mistake, every other answer stays correct."""
+    mean2, free, ce = ex["mean2"], ex["mazur-free"], ex["ce"]
+    b_h1 = free.trace.params.labels.index("b[h1]")
+    y_ce = ce.trace.a[-1][0, 0]
+    k = int(np.argmax(ce.spec.data.targets[ce.trace.orders[0, 0]]))
+    ce_bias = next(i for i, w in enumerate(ce.trace.params.is_weight) if not w)
+    plans = {
+        mean2: {mean2.cell("data_loss", None, 0): (2 * mean2.answers[mean2.cell("data_loss", None, 0)], "sum_mean"),
+                mean2.cell("term", None, 0, 1): (2 * mean2.answers[mean2.cell("term", None, 0, 1)], "half")},
+        free: {free.cell("p1", None, b_h1): (0.35, "bias_kept"),
+               free.cell("term", None, 1): (2 * free.answers[free.cell("term", None, 1)], "half")},
+        ce: {ce.cell("term", None, k): (-math.log10(y_ce[k]), "log10"),
+             ce.cell("p1", None, ce_bias): (float(ce.trace.thetas[0, ce_bias]), "bias_kept")},
+    }
+    for e, plan in plans.items():
+        path = e.fill(str(tmp_path / f"{e.name}.xlsx"), e.rounded(6) | {c: v for c, (v, _) in plan.items()})
+        got = one_json(run("audit", path, "--json").stdout)
+        by = {(a["sheet"], a["cell"]): a for a in got["answers"]}
+        for c, (_, mistake) in plan.items():
+            assert by[key(c)]["mistake"] == mistake, (e.name, by[key(c)])
+        others = [a for kk, a in by.items() if kk not in {key(c) for c in plan}]
+        assert all(a["verdict"] == "correct" for a in others), (e.name, [a for a in others if not a["ok"]])
+        assert got["mistakes"][next(iter(plan.values()))[1]] >= 1
