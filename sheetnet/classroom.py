@@ -78,8 +78,8 @@ def student_rng(course_seed: int, student_id: str) -> np.random.Generator:
 def student_spec(spec, course_seed: int, student_id: str):
     """The spec with the student's own starting parameters (see the module docstring)."""
     P = Model(spec).params
-    shift = student_rng(course_seed, student_id).integers(-10, 11, size=P.size) / 100.0
-    theta = np.round(P.theta + shift * (SHIFT / 0.10), 12)
+    shift = student_rng(course_seed, student_id).integers(-10, 11, size=P.size) * (SHIFT / 10)
+    theta = np.round(P.theta + shift, 12)  # 0.15 + 0.03 is 0.18, not 0.18000000000000002
     layers = list(spec.layers)
     for l, layer in enumerate(spec.layers[1:]):
         if layer.kind != "maxpool":
