@@ -375,17 +375,24 @@ def step(spec, steps, sample, chain, notation, as_json):
     """Walk through training by hand: every equation with its numbers.
 
     \b
-    SPEC is a TOML spec file or the name of a built-in example.
+    SPEC is a TOML spec file, the name of a built-in example, or a workbook
+    sheetnet wrote (the run as the workbook now describes it: its edited
+    settings, data and starting weights).
     For each step: the forward pass (net and out of every unit), the loss,
     the deltas, the gradients and the updated parameters, in textbook order.
     """
+    if spec.lower().endswith((".xlsx", ".xlsm")):
+        from .book.reader import open_book
+        book = open_book(spec)
+        _walk(book.spec, steps, sample, as_json, chain, notation, start=book.start if book.start.step else None)
+        return
     run = _load(spec)
     if _is_function(run):
         return _walk_function(run, steps, as_json)
     _walk(run, steps, sample, as_json, chain, notation)
 
 
-def _walk(run, steps, sample, as_json, chain=False, names="mazur"):
+def _walk(run, steps, sample, as_json, chain=False, names="mazur", start=None):
     from .limits import MAX_WALK_STEPS
     if steps > MAX_WALK_STEPS:
         raise SheetnetError(f"{steps:,} steps, more than sheetnet walks through ({MAX_WALK_STEPS:,})", "--steps")
@@ -394,7 +401,7 @@ def _walk(run, steps, sample, as_json, chain=False, names="mazur"):
     if steps > n_steps:
         epochs = -(-steps * run.train.epochs // n_steps)
         run = run.with_train(epochs=epochs)
-    trace = train_run(run)
+    trace = train_run(run, start=start) if start is not None else train_run(run)
     out = []
     largest = max(len(trace.step(k).samples) for k in range(steps))
     if sample > largest:
@@ -559,8 +566,10 @@ def _write_text(path, text, reading=None):
               help="Exercise: an answer counts when it has this many correct significant digits.")
 @click.option("--graded", metavar="OUT.xlsx",
               help="Exercise: where to write the graded copy (default: BOOK.graded.xlsx).")
+@click.option("--teacher", is_flag=True,
+              help="Exercise: show the expected value of every answer (a student's check never does).")
 @_fail_cleanly
-def audit(book, as_json, rtol, digits, graded):
+def audit(book, as_json, rtol, digits, graded, teacher):
     """Check a workbook cell by cell against sheetnet's own calculation.
 
     \b
@@ -579,12 +588,13 @@ def audit(book, as_json, rtol, digits, graded):
         raise SheetnetError(f"must be a finite number, got {rtol}", "--rtol")
     b = open_book(book)
     if b.exercise:
-        _grade(b, book, as_json, rtol, digits, graded)
+        _grade(b, book, as_json, rtol, digits, graded, teacher)
         return
-    from .book.audit import audit as run_audit
-    from .book.audit import report
+    from .book.audit import audit_book, evaluated_note, report
 
-    findings = run_audit(b, rtol=1e-9 if rtol is None else rtol)
+    findings, evaluated = audit_book(b, rtol=1e-9 if rtol is None else rtol)
+    if evaluated:
+        click.echo(evaluated_note(book, evaluated), err=True)
     if as_json:
         click.echo(_strict_json({"ok": not findings, "findings": [f.as_dict() for f in findings]}))
     else:
@@ -592,23 +602,26 @@ def audit(book, as_json, rtol, digits, graded):
     sys.exit(1 if findings else 0)
 
 
-def _grade(b, book, as_json, rtol, digits, graded):
+def _grade(b, book, as_json, rtol, digits, graded, teacher=False):
     import os
 
-    from .book.grade import grade, summary, write_graded_copy
+    from .book.grade import grade, mistake_counts, mistake_lines, summary, write_graded_copy
     from .sheet.workbook import check_output_path
 
     graded = graded or os.path.splitext(book)[0] + ".graded.xlsx"
     check_output_path(graded, reading=book)
     answers = grade(b, rtol=rtol, digits=digits)
-    write_graded_copy(book, graded, answers)
+    write_graded_copy(book, graded, answers, teacher=teacher)
     ok = all(a.ok for a in answers)
     if as_json:
-        click.echo(_strict_json({"ok": ok, "graded": graded, "answers": [a.as_dict() for a in answers]}))
+        click.echo(_strict_json({"ok": ok, "graded": graded, "mistakes": mistake_counts(answers),
+                                 "answers": [a.as_dict(teacher) for a in answers]}))
     else:
         click.echo(f"{book}: {summary(answers)}")
+        for line in mistake_lines(answers):
+            click.echo(line)
         for a in answers:
-            click.echo(a.line())
+            click.echo(a.line(teacher))
     click.echo(f"wrote {graded}", err=True)
     sys.exit(0 if ok else 1)
 
@@ -620,14 +633,32 @@ def _grade(b, book, as_json, rtol, digits, graded):
               help="How many steps the exercise covers (whole epochs are written).")
 @click.option("--blank", default="forward,loss,backward,update", show_default=True,
               help="Which parts the student fills in: any of forward, loss, backward, update.")
+@click.option("--sample", type=click.IntRange(min=1),
+              help="Only this sample of each batch (from 1): its forward pass, loss, deltas and gradient.")
+@click.option("--layer", type=click.IntRange(min=1),
+              help="Only this layer (1 = the first after the inputs; the loss goes with the last).")
+@click.option("--quantities", metavar="LIST",
+              help="Only these quantities: net, out, exp, term, loss, E, delta, gs, g, gradient, m, v, s, "
+                   "state, updated (e.g. delta,updated).")
+@click.option("--hide-equations", is_flag=True,
+              help="Show only each answer's label and name, not its equation.")
+@click.option("--derive", is_flag=True,
+              help="The student also writes each formula (equations hidden); a typed number is not accepted.")
+@click.option("--students", metavar="ROSTER.csv",
+              help="A class: one workbook per student (columns id, name) with the student's own starting "
+                   "weights, written into the folder -o, with a teacher's key in its folder key/.")
+@click.option("--seed", "course_seed", type=int, default=0, show_default=True,
+              help="With --students: the course seed the students' numbers are drawn from.")
 @_fail_cleanly
-def exercise(spec, output, steps, blank):
+def exercise(spec, output, steps, blank, sample, layer, quantities, hide_equations, derive, students, course_seed):
     """Write a hand-calculation exercise: the chosen cells are left empty.
 
     \b
     The answer cells are empty and highlighted green, each row labelled with
     its equation. The student fills in numbers (or formulas) in Excel or
     LibreOffice and saves; `sheetnet audit EX.xlsx` then grades every answer.
+    With --students ROSTER.csv -o DIR: a workbook per student, DIR/ID.xlsx, each
+    with its own starting weights; `sheetnet grade DIR` writes the gradebook.
     """
     from .sheet.layout import EXERCISE_SECTIONS
     from .sheet.workbook import check_output_path, write_workbook
@@ -643,12 +674,73 @@ def exercise(spec, output, steps, blank):
     from .engine.budget import check_budget, n_steps
     per_epoch = n_steps(run, epochs=1)
     run = run.with_train(epochs=-(-steps // per_epoch))
+    scope = _exercise_scope(run, sample, layer, quantities)
+    scope.level = "derive" if derive else "names" if hide_equations else "equations"
+    if students:
+        from .classroom import read_roster, write_class
+        roster = read_roster(students)
+
+        def write(trace, path, blank_parts, sc, student):
+            write_workbook(trace, path, layout="steps", blank=blank_parts, scope=sc, student=(student.id, student.name))
+
+        paths = write_class(run, roster, output, course_seed, parts, scope, write)
+        click.echo(f"wrote {len(paths)} exercises into {output} (the key in {output.rstrip('/')}/key/); "
+                   f"collect them there and run `sheetnet grade {output}`", err=True)
+        return
     check_output_path(output, reading=_spec_inputs(run))
     check_budget(run, workbook=True)
     trace = train_run(run)
     _note_divergence(trace)
-    write_workbook(trace, output, layout="steps", blank=parts)
+    write_workbook(trace, output, layout="steps", blank=parts, scope=scope)
     click.echo(f"wrote {output}: fill in the green cells, save, then run `sheetnet audit {output}`", err=True)
+
+
+@main.command()
+@click.argument("folder", metavar="DIR")
+@click.option("--rtol", type=click.FloatRange(min=0), help="Relative tolerance of an answer (default 1e-4).")
+@click.option("--digits", type=click.IntRange(min=1, max=15),
+              help="An answer counts when it has this many correct significant digits.")
+@_fail_cleanly
+def grade(folder, rtol, digits):
+    """Grade a folder of filled-in exercises: DIR/gradebook.csv and .xlsx.
+
+    \b
+    One row per workbook: the student, the score (% of answers right or
+    consistent with the student's earlier answers), the count of each verdict
+    and of each kind of mistake, and the first wrong answer. A file that is
+    not an exercise gets a row with its error and a warning on stderr.
+    """
+    from .classroom import gradebook_rows, write_gradebook
+
+    rows = gradebook_rows(folder, rtol=rtol, digits=digits, warn=lambda line: click.echo(line, err=True))
+    csv_path, xlsx_path = write_gradebook(rows, folder)
+    for r in rows:
+        click.echo(f"{r['id']}: " + (f"{r['score']:g} % ({r['correct']} correct of {r['answers']})"
+                                     if not r.get("error") else r["error"]))
+    click.echo(f"wrote {csv_path} and {xlsx_path}", err=True)
+
+
+def _exercise_scope(run, sample, layer, quantities):
+    """The exercise.Scope of the options, each checked against the run."""
+    from .errors import suggest
+    from .sheet.exercise import QUANTITY_NAMES, Scope
+
+    batch = max(hi - lo for _, lo, hi in ex_batches(run))
+    if sample is not None and sample > batch:
+        raise SheetnetError(f"a batch has only {batch} sample(s)", f"--sample {sample}")
+    n_layers = len(run.layers) - 1
+    if layer is not None and layer > n_layers:
+        raise SheetnetError(f"the network has {n_layers} layer(s) after its inputs", f"--layer {layer}")
+    kinds = None
+    if quantities is not None:
+        kinds = []
+        for q in (q.strip() for q in quantities.split(",")):
+            if q not in QUANTITY_NAMES:
+                raise SheetnetError(f"unknown quantity {q!r}" + suggest(q, QUANTITY_NAMES), "--quantities")
+            kinds += QUANTITY_NAMES[q]
+        if not kinds:
+            raise SheetnetError("name at least one quantity", "--quantities")
+    return Scope(sample, layer, tuple(dict.fromkeys(kinds)) if kinds else None)
 
 
 @main.command()

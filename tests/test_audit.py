@@ -28,7 +28,7 @@ from sheetnet.book.recalc import recalc_files
 from sheetnet.sheet import write_workbook
 
 FINDING_KEYS = {"sheet", "cell", "name", "kind", "expected_value", "found_value", "expected_formula",
-                "found_formula", "where", "rel_error"}
+                "found_formula", "where", "rel_error", "equation", "step", "hint"}
 SPECS = {"steps": dict(n=3, batch_size=2, epochs=2, optimizer="adam", lr=0.05, seed=21),
          "compact": dict(n=3, epochs=12, optimizer="rmsprop", lr=0.01, seed=22)}
 

@@ -26,7 +26,8 @@ from sheetnet.book.recalc import recalc_files
 from sheetnet.spec.toml_out import to_toml
 
 PARTS = "forward,loss,backward,update"
-ANSWER_KEYS = {"sheet", "cell", "name", "found", "expected", "consistent_value", "verdict", "hint", "where", "ok"}
+ANSWER_KEYS = {"sheet", "cell", "name", "found", "expected", "consistent_value", "verdict", "hint", "where", "ok",
+               "mistake", "digits", "quantity", "verdict_text"}
 
 
 def _mazur_free():
@@ -178,7 +179,7 @@ def test_right_answers_to_six_digits_are_all_correct(ex, tmp_path, name):
     e = ex[name]
     path = e.fill(str(tmp_path / "answered.xlsx"), e.rounded(6))
     before = fingerprint(path)
-    code, answers = grade(path)
+    code, answers = grade(path, "--teacher")
     assert code == 0, [a for a in answers.values() if not a["ok"]]
     assert len(answers) == len(e.cells) and all(a["verdict"] == "correct" for a in answers.values())
     for c, *_ in e.cells:
@@ -366,13 +367,41 @@ def test_the_graded_copy_marks_the_answers_and_the_student_file_is_unchanged(ex,
         colour = cell.fill.fgColor.rgb
         if c == wrong_cell:
             assert colour.endswith("FFC7CE")  # red
-            assert cell.comment.text.startswith("wrong: expected") and "already-updated weights" in cell.comment.text
+            assert cell.comment.text.startswith("wrong\nhint:") and "already-updated weights" in cell.comment.text
+            assert "expected" not in cell.comment.text and "0.0877" not in cell.comment.text
             assert cell.value == pytest.approx(h["wrong"], rel=1e-15)  # the student's answer stays
         else:
             assert colour.endswith("C6EFCE"), c  # green
-            assert cell.comment.text.startswith("correct: expected")
+            assert cell.comment.text.startswith("correct")
     # another place for the graded copy; never over the student's file
     other = tmp_path / "marks.xlsx"
     assert run("audit", path, "--graded", other).exit_code == 1 and other.is_file()
     assert_one_line_error(run("audit", path, "--graded", path), "refusing to write over")
     assert fingerprint(path) == before
+
+
+def test_each_hint_fires_for_its_own_cause_with_other_mistakes_present(ex, tmp_path):
+    """Two or three classic mistakes in one submission: each cell gets the hint of its own
+    mistake, every other answer stays correct."""
+    mean2, free, ce = ex["mean2"], ex["mazur-free"], ex["ce"]
+    b_h1 = free.trace.params.labels.index("b[h1]")
+    y_ce = ce.trace.a[-1][0, 0]
+    k = int(np.argmax(ce.spec.data.targets[ce.trace.orders[0, 0]]))
+    ce_bias = next(i for i, w in enumerate(ce.trace.params.is_weight) if not w)
+    plans = {
+        mean2: {mean2.cell("data_loss", None, 0): (2 * mean2.answers[mean2.cell("data_loss", None, 0)], "sum_mean"),
+                mean2.cell("term", None, 0, 1): (2 * mean2.answers[mean2.cell("term", None, 0, 1)], "half")},
+        free: {free.cell("p1", None, b_h1): (0.35, "bias_kept"),
+               free.cell("term", None, 1): (2 * free.answers[free.cell("term", None, 1)], "half")},
+        ce: {ce.cell("term", None, k): (-math.log10(y_ce[k]), "log10"),
+             ce.cell("p1", None, ce_bias): (float(ce.trace.thetas[0, ce_bias]), "bias_kept")},
+    }
+    for e, plan in plans.items():
+        path = e.fill(str(tmp_path / f"{e.name}.xlsx"), e.rounded(6) | {c: v for c, (v, _) in plan.items()})
+        got = one_json(run("audit", path, "--json").stdout)
+        by = {(a["sheet"], a["cell"]): a for a in got["answers"]}
+        for c, (_, mistake) in plan.items():
+            assert by[key(c)]["mistake"] == mistake, (e.name, by[key(c)])
+        others = [a for kk, a in by.items() if kk not in {key(c) for c in plan}]
+        assert all(a["verdict"] == "correct" for a in others), (e.name, [a for a in others if not a["ok"]])
+        assert got["mistakes"][next(iter(plan.values()))[1]] >= 1

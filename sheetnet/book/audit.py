@@ -11,6 +11,7 @@ from ..engine.training import Model
 from ..sheet.layout import qualified, ref
 from ..ops.formula import same_formula
 from ..sheet.refs import CellRefs, NameRefs
+from ..sheet.formulas import StepFormulas
 from ..sheet.templates import FormulaTemplates
 from ..sheet.values import StepValues
 
@@ -28,6 +29,9 @@ class Finding:
     found_value: object
     expected_formula: str
     found_formula: str | None
+    equation: str = ""  # the expected formula with names: (out_o1 − t_o1)^2
+    step: int | None = None  # from 1
+    hint: str = ""  # the classic confusion the found value matches, if any
 
     @property
     def where(self) -> str:
@@ -40,41 +44,54 @@ class Finding:
         return None
 
     def line(self) -> str:
-        head = f"{self.where} {self.name}: {WHAT[self.kind]}"
+        what = self.name + (f", step {self.step}" if self.step else "")
+        eq = f" = {self.equation}" if self.equation else ""
+        head = f"{self.where} {what}{eq}: {WHAT[self.kind]}"
         if self.kind == "formula":
             return f"{head}: expected ={self.expected_formula}, found ={self.found_formula}"
         found = f"{self.found_value:.9g}" if isinstance(self.found_value, float) else repr(self.found_value)
         rel = f" (relative error {self.rel_error:.2g})" if self.rel_error is not None else ""
-        return f"{head}: found {found}, expected {self.expected_value:.9g}{rel}"
+        return f"{head}: found {found}, expected {self.expected_value:.9g}{rel}" + \
+            (f"; hint: {self.hint}" if self.hint else "")
 
     def as_dict(self):
         return {**asdict(self), "where": self.where, "rel_error": self.rel_error}
 
 
-def expected_cells(book, trace=None):
+def expected_cells(book, trace=None, detail=False):
     """(cell, name, expected formula, expected value) of every formula cell sheetnet would
-    write for the workbook's inputs, in computation order (steps, then History)."""
+    write for the workbook's inputs, in computation order (steps, then History); with
+    ``detail`` also (equation with names, step from 1, (kind, layer, item, pos) or None)."""
     lay, spec = book.layout, book.spec
     trace = trace or book.train()
     model = Model(spec)
     refs, names = CellRefs(lay), NameRefs(lay, model)
     build = FormulaTemplates(model, lay)  # the text of StepFormulas(model, refs), built once per item
+    describe = StepFormulas(model, names) if detail else None
     for k in range(lay.n_steps):
         refs.step = k
         vals = StepValues(trace, model, k)
         for cell, kind, layer, item, pos in lay.step_cells(k):
             name = _Name(names, lay, kind, layer, item, pos)  # spelled out only for a finding
-            yield cell, name, build.formula(kind, layer, item, k, pos), vals.get(kind, layer, item, pos)
+            row = cell, name, build.formula(kind, layer, item, k, pos), vals.get(kind, layer, item, pos)
+            if detail:  # the equation is written out only for a cell that is reported
+                def eq(kind=kind, layer=layer, item=item, k=k, pos=pos):
+                    refs.step = k
+                    return names.equation(describe, kind, layer, item, k, pos)
+                row += (eq, k + 1, (kind, layer, item, pos))
+            yield row
     sheets = lay.sheets
     for k in range(lay.n_steps):
         src = lay.cell(lay.loss_kind(), None, 0, k)
         cell = sheets.history_loss(k)
-        yield cell, f"loss of step {k + 1}", ref(src, cell.sheet), trace.loss[k]
+        row = cell, f"loss of step {k + 1}", ref(src, cell.sheet), trace.loss[k]
+        yield row + (str, None, None) if detail else row
     for e, s in enumerate(lay.epoch_ends()):
         for idx in range(model.params.size):
             cell = sheets.history_param(e, idx)
-            yield (cell, f"{model.params.labels[idx]} after epoch {e + 1}",
+            row = (cell, f"{model.params.labels[idx]} after epoch {e + 1}",
                    ref(lay.cell("p1", None, idx, s), cell.sheet), trace.thetas[s + 1, idx])
+            yield row + (str, None, None) if detail else row
 
 
 class _Name:
@@ -93,9 +110,30 @@ class _Name:
 @damaged_is_error
 def audit(book, rtol: float = 1e-9, atol: float = 1e-12) -> list[Finding]:
     """Every cell whose formula or stored value is not what sheetnet would have written."""
-    findings = []
-    for cell, name, formula, expected in expected_cells(book):
+    return audit_book(book, rtol, atol)[0]
+
+
+def audit_book(book, rtol: float = 1e-9, atol: float = 1e-12):
+    """(findings, how many formula cells had no stored value and were evaluated by sheetnet
+    itself).  A formula left intact without its value (a file saved by a script) is
+    evaluated from the workbook's cells; only a value that then differs is a finding."""
+    from .evaluated import Evaluated
+    from .grade import Tolerance, _Alternatives
+
+    findings, evaluated = [], 0
+    values = None
+    trace = book.train()
+    model = Model(book.spec)
+    alternatives = {}
+    for cell, name, formula, expected, equation, step, what in expected_cells(book, trace, detail=True):
         found_formula, value = book.found(cell)
+        if found_formula and value is None and same_formula(found_formula, formula):
+            values = values or Evaluated(book)
+            v = values.number(cell)
+            if v is not None and _close(v, expected, rtol, atol):
+                evaluated += 1
+                continue
+            value = v
         kind = None
         if isinstance(value, Error):
             kind = "error"
@@ -108,14 +146,28 @@ def audit(book, rtol: float = 1e-9, atol: float = 1e-12) -> list[Finding]:
         elif not _close(value, expected, rtol, atol):
             kind = "value"
         if kind:
+            hint = ""
+            if kind in ("constant", "value") and what is not None and isinstance(value, float):
+                if step not in alternatives:
+                    alternatives[step] = _Alternatives(trace, model, book.layout, step - 1)
+                hint = alternatives[step].hint(*what, value, float(expected), Tolerance(1e-4))[0]
+            try:
+                eq = equation()
+            except (KeyError, IndexError, ValueError):
+                eq = ""
             findings.append(Finding(cell.sheet, cell.a1(), str(name), kind, float(expected), value, formula,
-                                    found_formula))
-    return findings
+                                    found_formula, eq, step, hint))
+    return findings, evaluated
 
 
 def _close(value, expected, rtol, atol) -> bool:
     return (isinstance(value, float) and not isinstance(value, bool) and math.isfinite(value)
             and abs(value - expected) <= atol + rtol * abs(expected))
+
+
+def evaluated_note(path: str, n: int) -> str:
+    return (f"sheetnet: note: {path}: {n} formula cell(s) had no stored value (saved by a program that does not "
+            "calculate); sheetnet evaluated them itself")
 
 
 def report(findings: list[Finding], path: str, limit: int = 40) -> str:

@@ -214,7 +214,7 @@ def _read_cells(path: str, sheets=None):
                         if child.get("t") == "shared":
                             formula = _shared(shared, child.get("si"), ref, formula)
                     elif tag == "v":
-                        value = child.text
+                        value = child.text or ""
                     elif tag == "is":
                         value = "".join(t.text or "" for t in child.iter() if _local(t.tag) == "t")
                 if value is not None:
@@ -234,7 +234,7 @@ def _read_cells(path: str, sheets=None):
                             raise ValueError(f"sheet {name!r}, cell {ref}: the stored number "
                                              f"{_clip(value, 20)!r} is not a number") from None
                     elif value == "":
-                        value = None
+                        value = "" if kind == "str" else None  # a formula's empty text, or nothing
                 cells[row_col] = (formula, value)
                 el.clear()
             out[name] = cells

@@ -20,6 +20,7 @@ from ..engine.budget import check_budget
 from ..limits import MAX_SPEC_LINES, MAX_STEPS
 from ..engine.training import Model, Start, batches, sample_orders, train
 from ..errors import SpecError, WorkbookError
+from ..sheet.exercise import Scope
 from ..sheet.layout import DATA, EXERCISE_SECTIONS, HISTORY, META, META_SPEC_ROW, PARAMS, SETTING_NAMES, SETTINGS, Cell, Sheets, choose_layout
 from ..spec import Spec, parse_spec
 
@@ -37,11 +38,17 @@ class Book:
     spec: Spec  # as the workbook now describes it: edited settings, data and starting parameters
     layout: object
     exercise: tuple = ()  # the sections left blank for a student (an exercise workbook)
+    scope: object = None  # which of their cells (sheet.exercise.Scope)
+    student: tuple = ()  # a class exercise: (id, name)
     start: Start | None = None  # the run continues an earlier one
 
     def train(self):
         """The engine's run of the workbook's inputs."""
         return train(self.spec, start=self.start)
+
+    def in_scope(self, kind, layer, item, pos) -> bool:
+        """Is this cell one the exercise asks for (its scope: sample, layer, quantities)?"""
+        return self.scope is None or self.scope.covers(self.layout, kind, layer, item, pos)
 
     def where(self, cell: Cell) -> str:
         return f"{os.path.basename(self.path)}, sheet '{cell.sheet}', cell {cell.a1()}"
@@ -121,7 +128,9 @@ def open_book(path: str) -> Book:
         raise WorkbookError(f"the spec stored in sheet '{META}' is damaged: {e}", name) from None
     except RecursionError:
         raise WorkbookError(f"the spec stored in sheet '{META}' is damaged: nested too deeply", name) from None
-    book = Book(path=path, cells=cells, spec=spec, layout=None, exercise=parts)
+    book = Book(path=path, cells=cells, spec=spec, layout=None, exercise=parts,
+                scope=Scope.parse(meta.get((2, 2), (None, ""))[1]),
+                student=tuple(str(meta.get((2, c), (None, ""))[1] or "") for c in (3, 4)))
     model = Model(spec)
     sheets = Sheets(model, start_state=start_step > 0 and bool(model.optimizer.state))
     book.spec = _edited_spec(book, spec, sheets)

@@ -106,13 +106,13 @@ def _private_env(work: str) -> dict:
     return env
 
 
-def _soffice_convert(work: str, convert_to: str, out_dir: str, files: list[str]) -> list[str]:
+def _soffice_convert(work: str, convert_to: str, out_dir: str, files: list[str], recalc: bool = True) -> list[str]:
     """The soffice command converting ``files`` into ``out_dir``, with a private profile in
-    ``work`` (recalculate on load, macros off)."""
+    ``work`` (recalculate on load, or never with ``recalc=False``; macros off)."""
     profile = os.path.join(work, "profile")
     os.makedirs(os.path.join(profile, "user"), exist_ok=True)
     with open(os.path.join(profile, "user", "registrymodifications.xcu"), "w") as fh:
-        fh.write(_PROFILE)
+        fh.write(_PROFILE if recalc else _PROFILE.replace("<value>0</value>", "<value>1</value>"))
     return [find_soffice(), "-env:UserInstallation=file://" + quote(profile), "--headless", "--invisible",
             "--norestore", "--nologo", "--nodefault", "--nolockcheck",
             "--convert-to", convert_to, "--outdir", out_dir, *files]
@@ -141,6 +141,37 @@ def pdf_files(paths: list[str], out_dir: str, timeout: float = 900) -> list[str]
                 raise RecalcError("LibreOffice produced no PDF", stem + ".xlsx")
             outs.append(shutil.move(produced, os.path.join(out_dir, stem + ".pdf")))
         return outs
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+# every sheet to a CSV file of its own (name-Sheet.csv), the cells as shown, UTF-8
+CSV_EVERY_SHEET = "csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,true,false,false,-1"
+
+
+def csv_files(paths: list[str], out_dir: str, timeout: float = 900) -> dict:
+    """What a viewer that does not recalculate shows: every sheet of every workbook as CSV,
+    exported by LibreOffice *without* recalculating (its default for .xlsx), in one start.
+    Returns {path: {sheet file name: CSV text}}."""
+    find_soffice()
+    stems = [os.path.splitext(os.path.basename(p))[0] for p in paths]
+    if len(set(stems)) != len(stems):
+        raise RecalcError("two workbooks have the same file name")
+    os.makedirs(out_dir, exist_ok=True)
+    work = tempfile.mkdtemp(prefix="sheetnet-csv-")
+    try:
+        copies, res = _stage(work, paths, [stem + ".xlsx" for stem in stems])
+        _run(_soffice_convert(work, CSV_EVERY_SHEET, res, copies, recalc=False), timeout, _private_env(work), work)
+        out = {}
+        for p, stem in zip(paths, stems):
+            found = sorted(f for f in os.listdir(res) if f.startswith(stem + "-") and f.endswith(".csv"))
+            if not found:
+                raise RecalcError("LibreOffice produced no CSV", stem + ".xlsx")
+            out[p] = {}
+            for f in found:
+                with open(os.path.join(res, f), encoding="utf-8") as fh:
+                    out[p][f[len(stem) + 1:-4]] = fh.read()
+        return out
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -28,12 +28,51 @@ def _sumif(values, criterion):
     return sum(v for v in values if test(v))
 
 
+class Blank(float):
+    """An empty cell: 0 in arithmetic, skipped in a range, equal to "" (as in Excel)."""
+
+    def __repr__(self):
+        return "BLANK"
+
+
+BLANK = Blank(0.0)
+
+
+def _number(v) -> bool:
+    return isinstance(v, float) and not isinstance(v, (bool, Blank))
+
+
 def _flat(args):
     for a in args:
         if isinstance(a, list):
-            yield from (v for v in a if isinstance(v, float))
+            yield from (v for v in a if _number(v))
         else:
             yield a
+
+
+def _count(*args):
+    return float(sum(1 for a in args for v in (a if isinstance(a, list) else [a]) if _number(v)))
+
+
+def _countblank(*args):
+    return float(sum(1 for a in args for v in (a if isinstance(a, list) else [a])
+                     if isinstance(v, Blank) or v == ""))
+
+
+def _sumproduct(*ranges):
+    rows = [r if isinstance(r, list) else [r] for r in ranges]
+    return math.fsum(math.prod(float(v) if _number(v) else 0.0 for v in vs) for vs in zip(*rows))
+
+
+def _round(x, digits=0.0):
+    q = 10.0 ** int(digits)
+    return math.copysign(math.floor(abs(x) * q + 0.5) / q, x)
+
+
+def _equal(a, b) -> bool:
+    if isinstance(a, Blank) and isinstance(b, str) or isinstance(b, Blank) and isinstance(a, str):
+        return (a if isinstance(a, str) else b) == ""
+    return a == b
 
 
 FUNCTIONS = {
@@ -42,6 +81,8 @@ FUNCTIONS = {
     "MIN": lambda *a: min(_flat(a)), "MAX": lambda *a: max(_flat(a)), "SUM": lambda *a: math.fsum(_flat(a)),
     "AVERAGE": lambda *a: (lambda v: math.fsum(v) / len(v))(list(_flat(a))),
     "SUMSQ": lambda *a: math.fsum(v * v for v in _flat(a)), "SUMIF": lambda r, c: _sumif(list(_flat([r])), c),
+    "COUNT": _count, "COUNTBLANK": _countblank, "SUMPRODUCT": _sumproduct, "PRODUCT": lambda *a: math.prod(_flat(a)),
+    "POWER": lambda a, b: a ** b, "LOG10": math.log10, "LOG": lambda a, b=10.0: math.log(a, b), "ROUND": _round,
 }
 
 
@@ -75,7 +116,8 @@ class _Parser:
         while self.peek()[1] in ("<", ">", "<=", ">=", "=", "<>"):
             op = self.take()[1]
             b = self.additive()
-            a = float({"<": a < b, ">": a > b, "<=": a <= b, ">=": a >= b, "=": a == b, "<>": a != b}[op])
+            a = float(_equal(a, b) if op == "=" else not _equal(a, b) if op == "<>" else
+                      {"<": a < b, ">": a > b, "<=": a <= b, ">=": a >= b}[op])
         return a
 
     def additive(self):
@@ -116,6 +158,8 @@ class _Parser:
             return self.lookup(tok.replace("$", ""))
         if kind == "name":
             return self.names[tok]
+        if kind == "func" and tok.upper() == "IF":
+            return self.if_()
         if kind == "func":
             self.take("(")
             args = []
@@ -125,14 +169,45 @@ class _Parser:
                     self.take()
                     args.append(self.expr())
             self.take(")")
-            if tok.upper() == "IF":
-                return args[1] if args[0] else args[2]
             return FUNCTIONS[tok.upper()](*args)
         if tok == "(":
             v = self.expr()
             self.take(")")
             return v
         raise ValueError(f"unexpected {tok!r}")
+
+
+    def if_(self):
+        """IF(test, then, else), evaluating only the branch taken (as a spreadsheet does: the
+        other may divide by zero or add a text)."""
+        self.take("(")
+        test = self.expr()
+        branches, depth = [], 0
+        for j in range(self.i, len(self.toks)):
+            t = self.toks[j][1]
+            if depth == 0 and t in (",", ")"):
+                branches.append(j)
+                if t == ")":
+                    break
+            depth += t == "("
+            depth -= t == ")"
+        else:
+            raise ValueError("IF without its closing parenthesis")
+        if not branches or self.toks[branches[0]][1] != ",":
+            raise ValueError("IF without a value")
+        end = branches[-1]
+        starts = [b + 1 for b in branches[:-1]]
+        stops = branches[1:]
+        chosen = 0 if test and not isinstance(test, str) else 1
+        if chosen >= len(starts):
+            value = 0.0  # IF(FALSE, x) is FALSE: 0 in arithmetic
+        else:
+            self.i = starts[chosen]
+            value = self.expr()
+            if self.i != stops[chosen]:
+                raise ValueError(f"unexpected {self.toks[self.i][1]!r}")
+        self.i = end + 1
+        return value
 
 
 def evaluate(formula: str, lookup, names: dict) -> float:

@@ -42,7 +42,7 @@ def write(w, ws, k):
             top = lay.rows[b.key]
             what = "the image" if b.kind == "in" else f"layer {b.layer + 1} ({spec.layers[b.layer + 1].kind})"
             text(top - 1, 0, GRID_TITLES[b.kind], f["label"])
-            text(top - 1, 1, f"{what}: " + w.names.equation(w.describe, b.kind, b.layer, 0, k) + "  (first unit)",
+            text(top - 1, 1, f"{what}: " + (w.equation(b.kind, b.layer, 0, k) or "?") + "  (first unit)",
                  f["eq"])
             maps = ["image"] if b.kind == "in" else spec.layers[b.layer + 1].map_names
             for m, name in enumerate(maps):
@@ -53,7 +53,7 @@ def write(w, ws, k):
         for item in range(b.items):
             row = lay.cell(b.kind, b.layer, item, k).row
             text(row, 0, w.names.name(b.kind, b.layer, item), f["label"])
-            text(row, 1, w.names.equation(w.describe, b.kind, b.layer, item, k), f["eq"])
+            text(row, 1, w.equation(b.kind, b.layer, item, k), f["eq"])
     # the parameter table
     hr = lay.param_header_row
     text(hr, 0, "parameter", f["head"])
@@ -65,14 +65,14 @@ def write(w, ws, k):
                 text(hr, col + pos, PARAM_HEADS["gs"].format(n=int(n) + 1), f["head"])
         else:
             head = PARAM_HEADS.get(kind) or opt.equations.get(kind, kind)
-            if kind == "p1":
+            if kind == "p1" and not w.scope.equations_hidden:
                 head += ": " + opt.equations["param"]
             text(hr, col, head, f["head"])
     P = w.model.params
     for idx in range(P.size):
         row = lay.param_first_row + idx
         text(row, 0, P.labels[idx], f["label"])
-        text(row, 1, w.names.equation(w.describe, "gs", None, idx, k), f["eq"])
+        text(row, 1, w.equation("gs", None, idx, k), f["eq"])
     pixel = f["pixel"] if lay.grids.get(("in", None)) else None
     for row, col, kind, formula, value in w.step_cells(k):
         cells.append((row, col, "f", formula, value, pixel if kind == "in" else None))

@@ -48,6 +48,13 @@ class FastWorksheet(Worksheet):
         attr = "".join(f' {key}="{self._escape_attributes(value)}"' for key, value in attributes)
         self.fh.write(f"<c{attr}><v>{repr(float(number)).upper()}</v></c>")
 
+    def _xml_formula_element(self, formula, result, attributes):
+        """An empty text result (an exercise's cell waiting for answers) is typed as text:
+        XlsxWriter leaves it untyped, which readers take for a missing value."""
+        if result == "" and not any(key == "t" for key, _ in attributes):
+            attributes = [*attributes, ("t", "str")]
+        super()._xml_formula_element(formula, result, attributes)
+
     def write_row(self, row: int, cells) -> None:
         """Write row ``row`` whole: ``cells`` = (col, value, formula, fmt) in column order.
 
@@ -81,7 +88,10 @@ class FastWorksheet(Worksheet):
             if formula is not None:
                 if "&" in formula or "<" in formula or ">" in formula:
                     formula = _data(formula)
-                out.append(f'<c r="{where}"{s}><f>{formula}</f><v>{float(value)!r}</v></c>')
+                if isinstance(value, str):  # a text result (an exercise's cell waiting for answers: "")
+                    out.append(f'<c r="{where}"{s} t="str"><f>{formula}</f><v>{_data(value)}</v></c>')
+                else:
+                    out.append(f'<c r="{where}"{s}><f>{formula}</f><v>{float(value)!r}</v></c>')
             elif isinstance(value, str):
                 if _CONTROL.search(value):
                     value = self._escape_control_characters(value)

@@ -37,6 +37,7 @@ from .layout import (
     CompactLayout,
     choose_layout,
 )
+from .exercise import Pending, Scope
 from .refs import CellRefs, NameRefs
 from .stream import FastWorksheet
 from .templates import FormulaTemplates
@@ -68,11 +69,13 @@ def check_output_path(path: str, reading=None):
         raise WorkbookError("is a directory", path)
 
 
-def write_workbook(trace, path: str, layout: str = "auto", blank: tuple[str, ...] = ()) -> str:
+def write_workbook(trace, path: str, layout: str = "auto", blank: tuple[str, ...] = (), scope=None,
+                   student: tuple[str, str] | None = None) -> str:
     """Write the run as an .xlsx of live formulas with cached values; returns the layout used.
 
     ``blank``: exercise sections (see layout.EXERCISE_SECTIONS) whose cells are left empty
-    and highlighted for a student to fill in."""
+    and highlighted for a student to fill in; ``scope`` (exercise.Scope): which of them;
+    ``student``: (id, name) of the student a class exercise is for."""
     check_output_path(path)
     model = Model(trace.spec)
     try:
@@ -83,7 +86,9 @@ def write_workbook(trace, path: str, layout: str = "auto", blank: tuple[str, ...
     with atomic_path(path, suffix=".xlsx.part") as tmp:
         wb = xlsxwriter.Workbook(tmp, {"constant_memory": True, "strings_to_formulas": False,
                                        "strings_to_numbers": False, "strings_to_urls": False})
-        Writer(wb, trace, model, lay, blank).write()
+        writer = Writer(wb, trace, model, lay, blank, scope)
+        writer.student = student
+        writer.write()
         wb.close()
     return lay.name
 
@@ -105,11 +110,13 @@ class Writer:
     """Writes one run into an open XlsxWriter workbook: ``write()`` for a workbook of its own
     (guide, run sheets, the hidden spec), ``write_run()`` for its sheets alone (compare.py)."""
 
-    def __init__(self, wb, trace, model, lay, blank=()):
+    def __init__(self, wb, trace, model, lay, blank=(), scope=None):
         self.wb, self.trace, self.model, self.lay = wb, trace, model, lay
         self.blank = tuple(blank)
+        self.scope = scope or Scope()
         self.settings_named = {}
         self.answer_kinds = {kind for section in self.blank for kind in EXERCISE_SECTIONS[section]}
+        self.pending = Pending() if self.blank else None  # answers and what depends on them
         self.refs = CellRefs(lay)
         self.build = FormulaTemplates(model, lay)  # StepFormulas(model, self.refs)'s text, built once per item
         self.names = NameRefs(lay, model)
@@ -143,6 +150,12 @@ class Writer:
         if text is None:
             ws.write_blank(cell.row, cell.col, None, self.fmt["answer"])
             return
+        if self.pending is not None and not isinstance(value, str):
+            text, pending = self.pending.wrap(cell, text)
+            value = value if pending is None else pending
+        if isinstance(value, str):  # an exercise's cell that waits for the student's answers
+            ws.write_formula(cell.row, cell.col, "=" + text, fmt or self.fmt["value"], value)
+            return
         if len(text) + 1 > MAX_FORMULA:
             raise WorkbookError(f"a formula of {len(text):,} characters is longer than Excel's {MAX_FORMULA:,}: "
                                 "the layer is too wide for a workbook", cell.where())
@@ -154,6 +167,11 @@ class Writer:
         """The same cell as ``formula`` writes, as ``(col, value, formula, fmt)`` for ``write_row``."""
         if text is None:
             return col, None, None, self.fmt["answer"]
+        if self.pending is not None and not isinstance(value, str):  # as ``formula`` does
+            text, waiting = self.pending.wrap(Cell(sheet, row, col), text)
+            value = value if waiting is None else waiting
+        if isinstance(value, str):  # an exercise's cell that waits for the student's answers
+            return col, value, text, fmt or self.fmt["value"]
         if len(text) >= MAX_FORMULA:
             raise WorkbookError(f"a formula of {len(text):,} characters is longer than Excel's {MAX_FORMULA:,}: "
                                 "the layer is too wide for a workbook", Cell(sheet, row, col).where())
@@ -203,6 +221,10 @@ class Writer:
         ws.write_string(1, 1, self.lay.name)
         ws.write_string(2, 0, "exercise")  # the blank sections ("" for a worked run)
         ws.write_string(2, 1, ",".join(self.blank))
+        if self.scope:
+            ws.write_string(2, 2, self.scope.text())  # which of their cells (exercise.Scope)
+        for col, text in enumerate(getattr(self, "student", None) or (), start=3):
+            ws.write_string(2, col, text)  # a class exercise: the student's id and name
         ws.write_string(3, 0, "start_step")
         ws.write_number(3, 1, self.lay.start_step)
         ws.write_string(4, 0, "start_epoch")
@@ -310,10 +332,19 @@ class Writer:
         ws.set_column(1, width, 12)
 
     # -- the steps -------------------------------------------------------------------
+    def equation(self, kind, layer, item, k, pos=0) -> str:
+        """The equation beside a row, or "" where an exercise hides it (the student derives it)."""
+        if self.scope.equations_hidden and (kind in self.answer_kinds or kind == "gs" and "g" in self.answer_kinds):
+            return ""
+        return self.names.equation(self.describe, kind, layer, item, k, pos)
+
     def step_cells(self, k):
         """(row, col, kind, formula, value) of every cell of step k, row by row, left to right."""
         self.refs.step = k
         vals = StepValues(self.trace, self.model, k)
+        if self.pending is not None:  # an exercise: built in computation order, then written row by row
+            yield from sorted(self._exercise_cells(k, vals), key=lambda c: (c[0], c[1]))
+            return
         base, geometry = self.step_geometry(k)
         formula, answers, get = self.build.formula, self.answer_kinds, vals.get
         for row, col, kind, layer, item, pos in geometry:
@@ -335,3 +366,15 @@ class Writer:
                 cells.append((cell.row - base, cell.col, kind, layer, item, pos))
             cache[key] = sorted(cells, key=lambda c: (c[0], c[1]))  # the order rows are written in
         return base, cache[key]
+
+    def _exercise_cells(self, k, vals):
+        """The cells of step k of an exercise, in computation order: an answer cell is left empty, and
+        a cell that reads an answer, or reads a cell waiting for one, waits too (exercise.Pending)."""
+        for cell, kind, layer, item, pos in self.lay.step_cells(k):
+            value = vals.get(kind, layer, item, pos)
+            if kind in self.answer_kinds and self.scope.covers(self.lay, kind, layer, item, pos):
+                self.pending.answer(cell)
+                yield cell.row, cell.col, kind, None, value
+            else:
+                formula, waiting = self.pending.wrap(cell, self.build.formula(kind, layer, item, k, pos))
+                yield cell.row, cell.col, kind, formula, value if waiting is None else waiting
