@@ -99,7 +99,9 @@ class FormulaTemplates:
         if t is None:
             self.marks.asked_prev = False
             parts = _MARK.split(self.build.formula(kind, layer, item, self._step, pos))
-            if self.marks.asked_prev:  # the optimizer state: from 0 (or the Parameters sheet) at the first step
+            if self.marks.asked_prev or (self.moving and self._uses_step_before(parts[1::2])):
+                # the optimizer state starts from 0 (or the Parameters sheet) at the first step; in
+                # the compact layout, the step before's row is the Parameters sheet at the first step
                 key = (*key, self._step == 0)
             drows, others, out = [], [], [parts[0].replace("{", "{{").replace("}", "}}")]
             def slot(d):
@@ -125,9 +127,17 @@ class FormulaTemplates:
             t = self.templates[key] = ("".join(out), tuple(drows), tuple(others))
         return t
 
+    def _uses_step_before(self, numbers) -> bool:
+        """Does a template refer to the step before (the parameters it starts from, the state)?"""
+        marks = self.marks.marks
+        return any(marks[int(n)][0] in ("source", "prev")
+                   or (marks[int(n)][0] in ("one", "span") and marks[int(n)][1] in ("p0", "kernel")) for n in numbers)
+
     def _fixed_mark(self, n: int):
-        """Where mark ``n`` lies relative to the step, if on the step's own blocks (else None)."""
-        fixed = self.fixed.get(n, False)
+        """Where mark ``n`` lies relative to the step, if on the step's own sheet at a place that
+        moves with the step (else None); for the first step and the others apart."""
+        key = (n, self._step == 0)
+        fixed = self.fixed.get(key, False)
         if fixed is False:
             what = self.marks.marks[n]
             if what[0] == "one":
@@ -137,21 +147,28 @@ class FormulaTemplates:
                 first = self._fixed(kind, layer, items[0], positions[0], self._step)
                 last = self._fixed(kind, layer, items[1], positions[1], self._step)
                 fixed = None if first is None or last is None else (*first, *last)
+            elif what[0] == "source" and what[1] == "p0" and self.moving:
+                fixed = self._place(lay_cell=self.lay.previous_p1(what[2], self._step))
+            elif what[0] == "prev" and self.moving:
+                fixed = self._place(lay_cell=self.lay.previous_state(what[1], what[2], self._step))
             else:
                 fixed = None
-            self.fixed[n] = fixed
+            self.fixed[key] = fixed
         return fixed
+
+    def _place(self, lay_cell):
+        """(column letters, row from the step's first row) of a cell on the step's own sheet."""
+        if lay_cell is None or lay_cell.sheet != self._sheet:
+            return None
+        return col_name(lay_cell.col), lay_cell.row - self._base
 
     def _fixed(self, kind, layer, item, pos, step):
         """(column letters, row from the step's first row) of a cell of the step's own block,
         the same at every step (both layouts place a step's blocks alike); None otherwise."""
         lay = self.lay
-        if not lay.materialized(kind):
-            return None
-        cell = lay.cell(kind, layer, item, step, pos)
-        if cell.sheet != self._sheet:
-            return None
-        return col_name(cell.col), cell.row - self._base
+        if not lay.materialized(kind) and not (self.moving and kind in ("p0", "kernel")):
+            return None  # the data rows of the step's samples; in the steps layout, the sheet before
+        return self._place(lay.cell(kind, layer, item, step, pos))
 
     def _resolve_any(self, n: int, step: int) -> str:
         what = self.marks.marks[n]
