@@ -14,7 +14,6 @@ gradients by the optimizer.
 
 from __future__ import annotations
 
-import math
 import os
 from dataclasses import dataclass, field
 

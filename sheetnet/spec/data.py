@@ -13,6 +13,7 @@ import numpy as np
 from ..errors import SpecError
 from ..limits import MAX_CSV_BYTES, MAX_SAMPLES, check_name
 from .checks import _short, as_matrix, no_unknown
+from .source import read_text_file
 from .model import DATA_KEYS, Data
 from .settings import Loss
 
@@ -80,8 +81,6 @@ def _read_csv(t, where, base_dir, n_in, n_out) -> Data:
     why = check_name(rel)
     if why:
         raise SpecError(why.replace("a name", "a file name"), f"{where} key 'csv'")
-    from .parse import read_text_file
-
     path = os.path.join(base_dir, rel)
     try:
         raw = read_text_file(path, MAX_CSV_BYTES, "CSV file")
