@@ -219,3 +219,19 @@ def test_property_every_written_workbook_is_finite_current_and_clean(tmp_path, t
     b = open_book(book)
     assert stored_values(b).trustworthy
     assert audit(b) == []
+
+
+def test_forward_values_that_overflow_where_loss_and_gradients_do_not():
+    """A sigmoid unit with net = 1e160·1e150 = inf: its output is 1, its derivative 0, so the
+    loss, parameters and gradients stay finite; the net input alone cannot be written."""
+    import tomllib
+
+    import sheetnet
+    from sheetnet.engine.training import Diverged
+
+    text = SQUARE.replace('activation = "linear"', 'activation = "sigmoid"').replace("[[1.0]]\nbiases",
+                                                                                    "[[1e150]]\nbiases")
+    text = text.replace("inputs = [[1.0]]", "inputs = [[1e160]]").replace("targets = [[-1.0]]", "targets = [[1.0]]")
+    spec = sheetnet.parse_spec(tomllib.loads(text), path="sat.toml")
+    with pytest.raises(Diverged, match=r"step 1 \(forward values"):
+        sheetnet.train(spec)
