@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from hostile import check_refused, run_cli, write_spec
 
-# ½(w + 1)² with lr = 2.2 (issue 10's (w + 1)² with lr = 1.1): w + 1 → −1.2·(w + 1) per step
+# ½(w + 1)² as in issue 10, with lr = 11: w + 1 → (1 − 11)·(w + 1) = −10·(w + 1) per step
 SQUARE = """name = "square"
 [[layers]]
 kind = "input"
@@ -30,7 +30,7 @@ biases = [0.0]
 [loss]
 kind = "half_sse"
 [train]
-lr = 2.2
+lr = 11.0
 epochs = 2000
 freeze_biases = true
 [data]
@@ -62,16 +62,16 @@ def diverged(tmp_path_factory):
 
 
 def test_divergence_stops_at_the_last_finite_step(diverged):
-    """|w + 1| = 2·1.2^j after j steps; the updated weight passes 1e150 first when 2·1.2^j > 1e150,
-    at j = ⌈log(5e149)/log(1.2)⌉ = 1891: the run keeps steps 1…1890 and says step 1891 diverged."""
+    """|w + 1| = 2·10^j after j steps; the updated weight passes 1e150 first when 2·10^j > 1e150,
+    at j = ⌈log10(5e149)⌉ = 150: the run keeps steps 1…149 and says step 150 diverged."""
     folder, result = diverged
-    k = math.ceil(math.log(0.5e150) / math.log(1.2))
-    assert k == 1891
+    k = math.ceil(math.log10(0.5e150))
+    assert k == 150
     assert result.exit_code == 0, result.stderr
     out = json.loads(result.stdout)
     assert out["diverged_at"] == k and len(out["losses"]) == k - 1
     assert all(math.isfinite(v) for v in out["losses"])
-    assert out["losses"][-1] == pytest.approx(0.5 * (2 * 1.2 ** (k - 2)) ** 2, rel=1e-9)
+    assert out["losses"][-1] == pytest.approx(0.5 * (2 * 10.0 ** (k - 2)) ** 2, rel=1e-9)
     warn = [line for line in result.stderr.splitlines() if line.startswith("sheetnet: warning:")]
     assert len(warn) == 1 and f"step {k}" in warn[0], result.stderr
     assert "RuntimeWarning" not in result.stderr
@@ -82,14 +82,14 @@ def test_diverged_workbook_is_clean(diverged):
 
     folder, _ = diverged
     book = folder / "square.xlsx"
-    assert numbers_are_finite(book) > 1890 * 3
+    assert numbers_are_finite(book) > 149 * 3
     wb = openpyxl.load_workbook(book, read_only=True)
-    assert "diverged at step 1891" in wb["History"]["A2"].value
+    assert "diverged at step 150" in wb["History"]["A2"].value
     read = run_cli(["read", book, "--json"], folder / "t1")
     assert read.exit_code == 0 and json.loads(read.stdout)["recomputed"] is False, read.stderr
     assert run_cli(["audit", book], folder / "t2").exit_code == 0
-    # resume after 1890 steps: its first step overflows, so there is nothing to keep
-    check_refused(["resume", book, "-o", folder / "next.xlsx"], folder, ["square.xlsx", "diverges at step 1891"],
+    # resume after 149 steps: its first step overflows, so there is nothing to keep
+    check_refused(["resume", book, "-o", folder / "next.xlsx"], folder, ["square.xlsx", "diverges at step 150"],
                   inputs=[book], output=str(folder / "next.xlsx"))
 
 
@@ -100,7 +100,7 @@ def test_diverged_workbook_recalculates_in_gnumeric(diverged, tmp_path):
     folder, _ = diverged
     out = recalc_files([str(folder / "square.xlsx")], str(tmp_path), engine="gnumeric")[0]
     n, bad = compare(str(folder / "square.xlsx"), out)
-    assert n > 1890 * 3 and bad == [], bad[:3]
+    assert n > 149 * 3 and bad == [], bad[:3]
 
 
 XOR = open(os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "sheetnet", "examples",
@@ -219,3 +219,19 @@ def test_property_every_written_workbook_is_finite_current_and_clean(tmp_path, t
     b = open_book(book)
     assert stored_values(b).trustworthy
     assert audit(b) == []
+
+
+def test_forward_values_that_overflow_where_loss_and_gradients_do_not():
+    """A sigmoid unit with net = 1e160·1e150 = inf: its output is 1, its derivative 0, so the
+    loss, parameters and gradients stay finite; the net input alone cannot be written."""
+    import tomllib
+
+    import sheetnet
+    from sheetnet.engine.training import Diverged
+
+    text = SQUARE.replace('activation = "linear"', 'activation = "sigmoid"').replace("[[1.0]]\nbiases",
+                                                                                    "[[1e150]]\nbiases")
+    text = text.replace("inputs = [[1.0]]", "inputs = [[1e160]]").replace("targets = [[-1.0]]", "targets = [[1.0]]")
+    spec = sheetnet.parse_spec(tomllib.loads(text), path="sat.toml")
+    with pytest.raises(Diverged, match=r"step 1 \(forward values"):
+        sheetnet.train(spec)

@@ -10,7 +10,7 @@ import zipfile
 
 import pytest
 
-from hostile import SMALL, check_refused, rewrite_xlsx, run_cli, set_cell, sheet_part, write_spec
+from hostile import check_refused, rewrite_xlsx, run_cli, set_cell, sheet_part, write_spec
 
 
 @pytest.fixture(scope="module")
@@ -22,12 +22,6 @@ def books(tmp_path_factory):
         result = run_cli(args, folder / "tmp")
         assert result.exit_code == 0, result.stderr
     return folder
-
-
-def edit_sheet(sheet, ref, new):
-    def edit(name, data, part=[]):
-        return set_cell(data, ref, new) if name == part[0] else data
-    return sheet, edit
 
 
 def inline(text):

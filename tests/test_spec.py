@@ -396,13 +396,13 @@ def test_spec_not_text(tmp_path):
 
 
 def test_spec_unreadable(tmp_path, monkeypatch):
-    import sheetnet.spec.checks
+    import sheetnet.spec.source
 
     def denied(*args, **kwargs):
         raise PermissionError(13, "Permission denied")
 
     path = write(tmp_path, base())
-    monkeypatch.setattr(sheetnet.spec.checks, "open", denied, raising=False)
+    monkeypatch.setattr(sheetnet.spec.source, "open", denied, raising=False)
     err = spec_error(path)
     assert SPEC_NAME in str(err) and "Permission denied" in str(err)
     check_cli(path, SPEC_NAME, "Permission denied")

@@ -236,19 +236,30 @@ def _bounded(x, limit) -> bool:
     return x.size == 0 or bool(np.abs(x).max() <= limit)
 
 
-def _overflow(loss, theta, grad, states, values) -> str | None:
-    """What of a step is not finite or too large for a spreadsheet, or None."""
-    if not abs(loss) <= MAX_STORED:
-        return "loss"
-    if not _bounded(theta, MAX_VALUE):
-        return "updated parameters"
-    if not _bounded(grad, MAX_VALUE):
-        return "gradient"
-    if not all(_bounded(v, MAX_STORED) for v in states):
-        return "optimizer state"
-    if not all(_bounded(v, MAX_STORED) for v in values):
-        return "forward values or deltas"
-    return None
+def _first_overflow(trace, n_done: int):
+    """(step, what) of the first of the first ``n_done`` recorded steps whose optimizer state,
+    forward values, deltas or per-sample losses leave ±MAX_STORED, or None.  Checked once over
+    the whole recording (vectorised), not step by step."""
+    first = None
+
+    def seen(k, what):
+        nonlocal first
+        if first is None or k < first[0]:
+            first = (int(k), what)
+
+    for arr in (*trace.states.values(), *trace.shown.values()):
+        bad = ~(np.abs(arr[:n_done]) <= MAX_STORED).all(axis=1)
+        if bad.any():
+            seen(np.argmax(bad), "optimizer state")
+    if n_done:
+        step_of = np.full(trace.orders.shape, n_done, dtype=np.int64)  # (epoch, position) -> its step
+        for k, (e, lo, hi) in enumerate(trace.steps[:n_done]):
+            step_of[e, lo:hi] = k
+        for arr in (*trace.z, *trace.a, *trace.delta, trace.sample_loss[..., None]):
+            bad = ~(np.abs(arr) <= MAX_STORED).all(axis=-1) & (step_of < n_done)
+            if bad.any():
+                seen(step_of[bad].min(), "forward values, deltas or losses")
+    return first
 
 
 def train(spec: Spec, record: bool = True, progress=None, start: Start | None = None) -> Trace:
@@ -315,11 +326,24 @@ def _train(spec: Spec, record, progress, start):
         model.backward(theta, x, za, t, grad, out=ds)
         g = grad if trainable is None else np.multiply(grad, trainable, out=masked)
         shown = optimizer.update(theta, g, state, lr_e[e], start.step + k + 1, hp, work=work)
-        what = _overflow(batch_loss, theta, grad, (*state.values(), *shown.values()),
-                         (*zs, *as_, *ds, per_sample_out) if record else ())
-        if what:
-            return trace, (k, float(batch_loss), what)
         trace.record_step(k, batch_loss, penalty, grad, state, shown, theta)
+        # per step only the cheap checks; the recorded values are checked once at the end
+        if not (abs(batch_loss) <= MAX_STORED and _bounded(theta, MAX_VALUE) and _bounded(grad, MAX_VALUE)):
+            what = "loss" if not abs(batch_loss) <= MAX_STORED else \
+                "updated parameters" if not _bounded(theta, MAX_VALUE) else "gradient"
+            return trace, _earliest(trace, record, k, (k, float(batch_loss), what))
         if progress is not None and (k % every == 0 or k == len(steps) - 1):
             progress(k + 1, len(steps))
-    return trace, None
+    if not record:
+        if not all(_bounded(v, MAX_STORED) for v in (*state.values(), *shown.values())):
+            return trace, (len(steps) - 1, float(trace.loss[-1]), "optimizer state")
+        return trace, None
+    return trace, _earliest(trace, record, len(steps), None)
+
+
+def _earliest(trace, record, n_done, found):
+    """The earlier of ``found`` (k, loss, what) and the first overflow in the recording."""
+    late = _first_overflow(trace, n_done) if record else None
+    if late is not None and (found is None or late[0] < found[0]):
+        return late[0], float(trace.loss[late[0]]), late[1]
+    return found

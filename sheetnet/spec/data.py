@@ -14,7 +14,8 @@ import numpy as np
 
 from ..errors import SpecError
 from ..limits import MAX_CSV_BYTES, MAX_SAMPLES, check_name
-from .checks import _short, as_matrix, no_unknown, read_text_file
+from .checks import _short, as_matrix, no_unknown
+from .source import read_text_file
 from .model import DATA_KEYS, Data
 from .settings import Loss
 

@@ -13,7 +13,8 @@ import tomllib
 from ..errors import SpecError, suggest
 from ..limits import MAX_SPEC_BYTES, check_name
 from ..ops import ACTIVATIONS, OPTIMIZERS
-from .checks import as_number, as_table, no_unknown, read_text_file
+from .checks import as_number, as_table, no_unknown
+from .source import read_text_file
 from .data import parse_data
 from .layers import parse_layers
 from .model import TOP_KEYS, Spec

@@ -1,0 +1,42 @@
+"""Reading a spec's files (the TOML and its CSV data) without trusting them: regular files only,
+never more than a limit, never blocking."""
+
+from __future__ import annotations
+
+import os
+
+from ..errors import SpecError
+
+
+def read_text_file(path: str, limit: int, what: str = "file") -> bytes:
+    """The bytes of a regular file of at most ``limit`` bytes, or one SpecError.
+
+    Opened without blocking (a named pipe nobody writes to, a terminal) and refused unless it
+    is a regular file (``/dev/zero`` would never end); read at most ``limit`` + 1 bytes."""
+    import stat
+
+    nonblocking = getattr(os, "O_NONBLOCK", 0)
+    try:
+        fh = open(path, "rb", opener=lambda p, flags: os.open(p, flags | nonblocking))
+    except FileNotFoundError:
+        raise SpecError("no such file", path) from None
+    except IsADirectoryError:
+        raise SpecError(f"is a directory, not a {what}", path) from None
+    except OSError as e:
+        raise SpecError(f"cannot read the {what}: {e.strerror}", path) from None
+    with fh:
+        st = os.fstat(fh.fileno())
+        if stat.S_ISDIR(st.st_mode):
+            raise SpecError(f"is a directory, not a {what}", path)
+        if not stat.S_ISREG(st.st_mode):
+            raise SpecError(f"not a regular file (a device, pipe or socket): sheetnet reads a {what} only "
+                            "from a regular file", path)
+        if st.st_size > limit:
+            raise SpecError(f"the {what} has {st.st_size:,} bytes, more than sheetnet's limit of {limit:,}", path)
+        try:
+            data = fh.read(limit + 1)
+        except OSError as e:
+            raise SpecError(f"cannot read the {what}: {e.strerror}", path) from None
+    if len(data) > limit:
+        raise SpecError(f"the {what} has more than sheetnet's limit of {limit:,} bytes", path)
+    return data
