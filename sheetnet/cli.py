@@ -443,7 +443,7 @@ def compare(spec, output, epochs):
     The optimizers and their learning rates come from the spec's [compare]
     table (e.g. sgd = 4.0, adam = 0.1); without one, all five optimizers run
     at the spec's lr. Each run is live on its own sheets (adam Settings,
-    adam Run, adam History, ...); the Compare sheet charts every run's loss.
+    adam Run, adam Losses, ...); the Compare sheet charts every run's loss.
     Try: sheetnet compare optimizers -o optimizers.xlsx
     """
     from .compare import runs, write_comparison
@@ -489,7 +489,7 @@ def gallery(folder, names, no_pictures):
     and pictures of each, rendered from the workbook by LibreOffice
     (headless, one start for all) and cropped by pdftoppm:
       DIR/img/<name>-step.png     the main sheet: Step 1, or Run (one row per step)
-      DIR/img/<name>-history.png  the History sheet: the loss table and its chart
+      DIR/img/<name>-history.png  the Losses sheet: the loss table and its chart
     Needs LibreOffice and poppler-utils (`apt-get install libreoffice-calc-nogui
     poppler-utils`). `sheetnet gallery workbooks/` refreshes the committed gallery.
     """

@@ -2,8 +2,8 @@
 
 In the spirit of fast.ai's one-sheet-per-optimizer spreadsheet: every run is a complete,
 live run of its own (``adam Settings``, ``adam Data``, ``adam Parameters``, ``adam Run``,
-``adam History``; its settings are names local to its Run sheet), and a ``Compare`` sheet
-charts the loss of every run, read from their History sheets.
+``adam Losses``; its settings are workbook-wide names such as ``adam_eta``), and a ``Compare`` sheet
+charts the loss of every run, read from their Losses sheets.
 """
 
 from __future__ import annotations

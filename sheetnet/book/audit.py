@@ -53,7 +53,7 @@ class Finding:
 
 def expected_cells(book, trace=None):
     """(cell, name, expected formula, expected value) of every formula cell sheetnet would
-    write for the workbook's inputs, in computation order (steps, then History)."""
+    write for the workbook's inputs, in computation order (steps, then Losses)."""
     lay, spec = book.layout, book.spec
     trace = trace or book.train()
     model = Model(spec)

@@ -11,7 +11,7 @@ the state cell ``name`` (``prev`` maps state names to the previous step's cells,
 on the first step, when every state starts at 0; ``cur`` to this step's cells, for the
 derived values in ``shown``), and ``xl_param(p, g, state, lr)`` the
 formula of the updated parameter.  Settings are referred to by their defined names
-(``momentum``, ``beta1``, ``beta2``, ``alpha``, ``eps``).
+(``momentum``, ``beta_1``, ``beta_2``, ``alpha``, ``eps``).
 """
 
 from __future__ import annotations
@@ -168,13 +168,13 @@ class Adam(Optimizer):
 
     def xl_state(self, name, g, prev, cur, t):
         if name == "m":
-            return _decayed("beta1", prev.get("m"), f.mul(f.sub("1", "beta1"), g))
+            return _decayed("beta_1", prev.get("m"), f.mul(f.sub("1", "beta_1"), g))
         if name == "v":
-            return _decayed("beta2", prev.get("v"), f.mul(f.sub("1", "beta2"), f.mul(g, g)))
+            return _decayed("beta_2", prev.get("v"), f.mul(f.sub("1", "beta_2"), f.mul(g, g)))
         if name == "m_hat":
-            return f.div(cur["m"], f.sub("1", f.power("beta1", t)))
+            return f.div(cur["m"], f.sub("1", f.power("beta_1", t)))
         if name == "v_hat":
-            return f.div(cur["v"], f.sub("1", f.power("beta2", t)))
+            return f.div(cur["v"], f.sub("1", f.power("beta_2", t)))
         raise KeyError(name)
 
     def xl_param(self, p, g, state, lr):

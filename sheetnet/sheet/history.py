@@ -1,4 +1,5 @@
-"""The History sheet: the loss of every step, the parameters after every epoch, a chart."""
+"""The Losses sheet (not "History", which English Excel reserves): the loss of every step,
+the parameters after every epoch, a chart."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ def write(w, ws):
     P, sheets = w.model.params, lay.sheets
     loss_kind = lay.loss_kind()
     top = sheets.HISTORY_FIRST_ROW
-    ws.write_string(0, 0, "History: batch loss of every step (before its update) and parameters after every epoch",
+    ws.write_string(0, 0, "Losses: batch loss of every step (before its update) and parameters after every epoch",
                     f["title"])
     for col, h in enumerate(("step", "epoch", "loss")):
         ws.write_string(top - 1, col, h, f["head"])

@@ -35,6 +35,7 @@ from .layout import (
     Cell,
     CompactLayout,
     choose_layout,
+    setting_name,
 )
 from .refs import CellRefs, NameRefs
 from ..spec.toml_out import to_toml
@@ -178,15 +179,10 @@ class Writer:
             self.define_setting(name, cell)
 
     def define_setting(self, name: str, cell: Cell):
-        """The defined name a formula uses for a setting: workbook-wide, or, when several runs
-        share the workbook, local to each sheet of this run that computes (XlsxWriter takes
-        the sheet name unquoted there)."""
-        scopes = [""]
-        if self.lay.sheets.prefix:
-            scopes = [s + "!" for s in dict.fromkeys(self.lay.sheet(k) for k in range(self.lay.n_steps))]
-        for scope in scopes:
-            if self.wb.define_name(scope + name, "=" + cell.where(absolute=True)) == -1:
-                raise WorkbookError(f"cannot define the name {name!r}", cell.where())
+        """The workbook-wide defined name a formula uses for a setting (``adam_eta`` when
+        several runs share the workbook: Google Sheets has no names local to a sheet)."""
+        if self.wb.define_name(name, "=" + cell.where(absolute=True)) == -1:
+            raise WorkbookError(f"cannot define the name {name!r}", cell.where())
 
     def write_meta(self, ws):
         """The hidden sheet the reader starts from: format, layout and the spec as TOML."""
@@ -219,6 +215,7 @@ class Writer:
             ws.write_string(SETTINGS_FIRST_ROW - 1, c, h, self.fmt["head"])
         for key, name in SETTING_NAMES.items():
             cell = self.lay.sheets.setting(key)
+            name = setting_name(name, self.lay.sheets.prefix)
             ws.write_string(cell.row, 0, name, self.fmt["label"])
             ws.write_number(cell.row, 1, values[key], self.fmt["input"])
             ws.write_string(cell.row, 2, meaning[key], self.fmt["text"])

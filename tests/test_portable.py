@@ -1,0 +1,96 @@
+"""Workbooks that open everywhere: no sheet name Excel reserves, no defined name any engine
+could read as a cell reference, names that are workbook-wide only where runs share a book,
+and formulas that use only functions every target spreadsheet has (Excel 2007 built-ins
+that Google Sheets, LibreOffice, Gnumeric and WPS all implement).
+
+Checked on the XML of the corpus (every activation, loss, optimizer and setting) and of the
+committed gallery, read straight from the packages (no spreadsheet library in between).
+"""
+
+from __future__ import annotations
+
+import re
+import zipfile
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+GALLERY = sorted((REPO / "workbooks").glob("*.xlsx"))
+
+# The audit's list: all Excel 2007 built-ins, all in Google Sheets and WPS.
+ALLOWED = {"ABS", "AND", "AVERAGE", "EXP", "IF", "LN", "MAX", "MIN", "SIGN", "SQRT", "SUM", "SUMIF",
+           "SUMSQ", "TANH"}
+RESERVED_SHEETS = {"history"}  # English Excel refuses to create or rename a sheet so
+
+FUNCTION = re.compile(r"([A-Za-z_][A-Za-z0-9._]*)\(")
+STRING = re.compile(r'"[^"]*"')
+FORMULA = re.compile(r"<f(?: [^>]*)?>([^<]*)</f>")
+SHEET = re.compile(r'<sheet name="([^"]*)"')
+DEFINED = re.compile(r'<definedName name="([^"]*)"( localSheetId="\d+")?')
+
+
+def package(path):
+    """(sheet names, [(name, local?)], set of function names) of one .xlsx."""
+    with zipfile.ZipFile(path) as z:
+        book = z.read("xl/workbook.xml").decode()
+        functions = set()
+        for member in z.namelist():
+            if member.startswith("xl/worksheets/sheet") and member.endswith(".xml"):
+                xml = z.read(member).decode()
+                for text in FORMULA.findall(xml):
+                    functions |= set(FUNCTION.findall(STRING.sub('""', text)))
+    names = [(n, bool(local)) for n, local in DEFINED.findall(book)]
+    return SHEET.findall(book), names, functions
+
+
+def reads_as_reference(name: str) -> bool:
+    """True if some engine could take ``name`` for a cell reference: letters then digits
+    (the OpenDocument rule: any column letters, as engines with wide sheets allow), R1C1
+    forms (R, C, R1C2, RC3…), or a logical literal."""
+    n = name.upper()
+    return bool(re.fullmatch(r"[A-Z]+\d+", n) or re.fullmatch(r"R\d*C?\d*|C\d*", n) or n in ("TRUE", "FALSE"))
+
+
+@pytest.fixture(scope="module")
+def corpus_packages(corpus_books):
+    return {name: package(path) for name, path in corpus_books.paths.items() if name != "registry"}
+
+
+@pytest.fixture(scope="module")
+def gallery_packages():
+    return {p.stem: package(p) for p in GALLERY}
+
+
+def test_the_rule_could_fail():
+    assert reads_as_reference("beta1") and reads_as_reference("l2") and reads_as_reference("R1C1")
+    assert reads_as_reference("rc") and not reads_as_reference("beta_1") and not reads_as_reference("eta")
+    assert FUNCTION.findall(STRING.sub('""', 'IF(A1>0,"x(1)",_xlfn.LOGSUMEXP(B2))')) == ["IF", "_xlfn.LOGSUMEXP"]
+
+
+@pytest.mark.parametrize("where", ["corpus", "gallery"])
+def test_formulas_use_only_the_allowed_functions(where, corpus_packages, gallery_packages):
+    books = corpus_packages if where == "corpus" else gallery_packages
+    assert books
+    used = set().union(*(functions for _, _, functions in books.values()))
+    assert used - ALLOWED == set(), f"functions outside the allow-list in the {where}"
+    assert {"EXP", "SUM", "IF"} <= used  # the scan found formulas at all
+
+
+@pytest.mark.parametrize("where", ["corpus", "gallery"])
+def test_no_reserved_sheet_and_no_name_that_reads_as_a_reference(where, corpus_packages, gallery_packages):
+    books = corpus_packages if where == "corpus" else gallery_packages
+    for book, (sheets, names, _) in books.items():
+        assert not {s.lower() for s in sheets} & RESERVED_SHEETS, book
+        bad = [n for n, _ in names if reads_as_reference(n)]
+        assert not bad, (book, bad)
+
+
+def test_every_defined_name_is_workbook_wide_and_unique(corpus_packages, gallery_packages):
+    """Google Sheets has workbook-wide named ranges only; XlsxWriter's own _xlnm names
+    (print areas, filters) are not settings and are left out."""
+    for book, (_, names, _) in {**corpus_packages, **gallery_packages}.items():
+        settings = [(n, local) for n, local in names if not n.startswith("_xlnm.")]
+        assert settings, book
+        assert not [n for n, local in settings if local], book
+        assert len({n for n, _ in settings}) == len(settings), book
