@@ -145,7 +145,7 @@ def train(spec, output, epochs, as_json, layout):
     if as_json:
         click.echo(_strict_json(trace.to_json()))
     else:
-        click.echo(f"{run.name or spec}: {trace.n_steps} steps, loss {trace.loss[0]:.9g} -> {trace.final_loss:.9g}")
+        click.echo(f"{run.name or spec}: {plural(trace.n_steps, 'step')}, loss {trace.loss[0]:.9g} -> {trace.final_loss:.9g}")
 
 
 @main.command()
@@ -177,7 +177,7 @@ def _walk(run, steps, sample, as_json):
     for k in range(steps):
         view = trace.step(k)
         if sample > len(view.samples):
-            raise SheetnetError(f"--sample {sample}: step {k + 1} has only {len(view.samples)} samples")
+            raise SheetnetError(f"--sample {sample}: step {k + 1} has only {plural(len(view.samples), 'sample')}")
         lines = walkthrough(trace, k, sample - 1)
         if as_json:
             out.append({"step": k + 1, "epoch": view.epoch + 1, "samples": view.samples.tolist(),
@@ -206,8 +206,9 @@ def demo(output):
     from .sheet.workbook import check_output_path, write_workbook
     check_output_path(output)
     write_workbook(train_run(run), output)
-    click.echo(f"wrote {output}: open it in Excel or LibreOffice, change eta or a weight, and watch it recompute",
-               err=True)
+    click.echo(f"wrote {output}: open it in Excel, change eta or a weight, and watch it recompute "
+               "(LibreOffice: press Ctrl+Shift+F9 after opening, or set Tools > Options > Calc > Formula > "
+               "Recalculation on file load to Always)", err=True)
 
 
 @main.command()
@@ -284,7 +285,7 @@ def read(book, as_json, spec_out):
         click.echo(_strict_json(out))
     else:
         losses = out["losses"]
-        click.echo(f"{b.spec.name or book}: {len(losses)} steps, loss {losses[0]:.9g} -> {losses[-1]:.9g}"
+        click.echo(f"{b.spec.name or book}: {plural(len(losses), 'step')}, loss {losses[0]:.9g} -> {losses[-1]:.9g}"
                    + (" (recomputed)" if out["recomputed"] else ""))
 
 
@@ -425,7 +426,7 @@ def resume(book, output, epochs, layout, as_json):
     spec = b.spec.with_train(epochs=epochs) if epochs else b.spec
     trace = train_run(spec, start=start)
     write_workbook(trace, output, layout=layout)
-    click.echo(f"wrote {output}: {trace.n_steps} more steps from step {start.step}, loss {trace.loss[0]:.9g} -> "
+    click.echo(f"wrote {output}: {plural(trace.n_steps, 'more step')} from step {start.step}, loss {trace.loss[0]:.9g} -> "
                f"{trace.final_loss:.9g}", err=True)
     if as_json:
         click.echo(_strict_json(trace.to_json()))
@@ -456,13 +457,49 @@ def compare(spec, output, epochs):
 
 
 @main.command("examples")
-def examples_cmd():
-    """List the built-in examples (usable wherever a SPEC is asked for)."""
-    for name in ex.example_names():
-        spec = ex.example(name)
-        sizes = "-".join(_layer_size(layer) for layer in spec.layers)
-        n = len(spec.data.inputs)
-        click.echo(f"{name:<10} {sizes:<18} {n:>4} samples  {ex.describe(name)}")
+@click.argument("name", required=False, metavar="[NAME]")
+@click.option("--toml", "as_toml", is_flag=True, help="Print example NAME's spec, a file to start from.")
+@_fail_cleanly
+def examples_cmd(name, as_toml):
+    """List the built-in examples (usable wherever a SPEC is asked for).
+
+    \b
+    sheetnet examples mazur --toml > my.toml   a spec to start from
+    """
+    if name is None:
+        if as_toml:
+            raise SheetnetError("--toml needs the name of an example: sheetnet examples mazur --toml")
+        for name in ex.example_names():
+            spec = ex.example(name)
+            sizes = "-".join(_layer_size(layer) for layer in spec.layers)
+            n = len(spec.data.inputs)
+            click.echo(f"{name:<10} {sizes:<18} {plural(n, 'sample'):>12}  {ex.describe(name)}")
+        return
+    spec = ex.example(name)  # refuses an unknown name, with a suggestion
+    if not as_toml:
+        click.echo(f"{name}: {ex.describe(name)}; its spec: sheetnet examples {name} --toml")
+        return
+    click.echo(_example_toml(name, spec), nl=False)
+
+
+def _example_toml(name, spec) -> str:
+    """The example's own file (comments and all); one whose data sits in a CSV file beside it
+    is written out whole, the data inline, so that the printed spec runs anywhere."""
+    import tomllib
+
+    with open(ex.example_path(name), encoding="utf-8") as fh:
+        text = fh.read()
+    if "csv" not in tomllib.loads(text).get("data", {}):
+        return text
+    from .spec.toml_out import to_toml
+    lines = text.splitlines()
+    head = lines[:next(i for i, line in enumerate(lines) if not line.startswith("#"))]
+    return "".join(line + "\n" for line in head) + to_toml(spec)
+
+
+def plural(n: int, word: str) -> str:
+    """``1 step``, ``2 steps``."""
+    return f"{n:,} {word}" if n == 1 else f"{n:,} {word}s"
 
 
 def _layer_size(layer) -> str:
@@ -477,7 +514,7 @@ def _layer_size(layer) -> str:
 @main.command()
 @click.argument("folder", metavar="DIR")
 @click.option("--example", "names", multiple=True, metavar="NAME",
-              help="Only this example (repeatable). Default: mazur, xor, digits01, iris.")
+              help="Only this example (repeatable). Default: every example of the gallery.")
 @click.option("--no-pictures", is_flag=True, help="Write the workbooks only (needs no LibreOffice).")
 @_fail_cleanly
 def gallery(folder, names, no_pictures):
@@ -485,7 +522,8 @@ def gallery(folder, names, no_pictures):
 
     \b
     Writes DIR/<name>.xlsx for the examples of the gallery (mazur, xor,
-    digits01, iris; any other built-in example when named with --example)
+    digits01, iris, cnn123, optimizers; any other built-in example when
+    named with --example)
     and pictures of each, rendered from the workbook by LibreOffice
     (headless, one start for all) and cropped by pdftoppm:
       DIR/img/<name>-step.png     the main sheet: Step 1, or Run (one row per step)

@@ -80,7 +80,8 @@ def _write_compare(wb, ws, writers):
         ws.write_number(row, 2, n, f["int"])
         hist, top = sheets.sheet(HISTORY), sheets.HISTORY_FIRST_ROW
         chart.add_series({"name": label, "categories": [hist, top, 0, top + n - 1, 0],
-                          "values": [hist, top, 2, top + n - 1, 2], "line": {"width": 1.75}})
+                          "values": [hist, top, 2, top + n - 1, 2], "line": {"width": 1.75},
+                          "categories_data": list(range(1, n + 1)), "values_data": [float(x) for x in trace.loss]})
     chart.set_title({"name": "Loss per step, one curve per optimizer"})
     most = max(w.trace.n_steps for w in writers.values())
     chart.set_x_axis({"name": "step", "min": 0, "max": most, "num_format": "0", "major_gridlines": {"visible": False}})

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from sheetnet.book.cells import read_cells
+
 REPO = Path(__file__).resolve().parents[1]
 GALLERY = sorted((REPO / "workbooks").glob("*.xlsx"))
 
@@ -94,3 +96,46 @@ def test_every_defined_name_is_workbook_wide_and_unique(corpus_packages, gallery
         assert settings, book
         assert not [n for n, local in settings if local], book
         assert len({n for n, _ in settings}) == len(settings), book
+
+
+YVAL_CACHE = re.compile(r"<c:yVal><c:numRef><c:f>([^<]*)</c:f><c:numCache>(.*?)</c:numCache>")
+POINT = re.compile(r'<c:pt idx="(\d+)"><c:v>([^<]*)</c:v></c:pt>')
+
+
+def chart_series(path):
+    """{range formula: [cached y values]} of every chart series of a workbook."""
+    series = {}
+    with zipfile.ZipFile(path) as z:
+        for member in z.namelist():
+            if member.startswith("xl/charts/chart"):
+                for f, cache in YVAL_CACHE.findall(z.read(member).decode()):
+                    points = sorted((int(i), float(v)) for i, v in POINT.findall(cache))
+                    assert [i for i, _ in points] == list(range(len(points)))
+                    series[f] = [v for _, v in points]
+    return series
+
+
+def test_charts_carry_the_losses_as_cached_values(corpus_books):
+    """A viewer that does not recalculate draws the chart from these caches."""
+    import numpy as np
+    for name in ("mazur", "mazur-10k", "opt-adam"):
+        series = chart_series(corpus_books.paths[name])
+        assert list(series) and all(f.startswith("Losses!") for f in series), name
+        (cached,) = series.values()
+        np.testing.assert_array_equal(cached, corpus_books.traces[name].loss, err_msg=name)
+
+
+def test_the_comparison_chart_has_every_runs_losses():
+    import numpy as np
+    path = REPO / "workbooks" / "optimizers.xlsx"
+    with zipfile.ZipFile(path) as z:
+        sheets = SHEET.findall(z.read("xl/workbook.xml").decode())
+    series = chart_series(path)
+    runs = [s[: -len(" Losses")] for s in sheets if s.endswith(" Losses")]
+    assert len(runs) == 5
+    for run in runs:
+        (cached,) = [v for f, v in series.items() if f.startswith(f"'{run} Losses'!")]
+        loss = [v for (r, c), (_, v) in read_cells(path, sheets=[f"{run} Losses"])[f"{run} Losses"].items()
+                if c == 2 and r >= 3]
+        assert len(cached) == len(loss) > 100
+        np.testing.assert_allclose(cached, loss, rtol=1e-12)

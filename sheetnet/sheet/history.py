@@ -42,6 +42,8 @@ def write(w, ws):
     n = lay.n_steps
     chart.add_series({"name": "batch loss", "categories": [here, top, 0, top + n - 1, 0],
                       "values": [here, top, 2, top + n - 1, 2], "line": {"width": 1.5},
+                      # cached points, for viewers that draw charts without recalculating
+                      "categories_data": list(range(1, n + 1)), "values_data": [float(x) for x in trace.loss[:n]],
                       "marker": {"type": "circle", "size": 5} if n <= MARKERS_UP_TO else {"type": "none"}})
     chart.set_title({"name": "Loss per step"})
     chart.set_x_axis({"name": "step", "min": 0, "max": max(n, 2), "num_format": "0",

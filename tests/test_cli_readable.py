@@ -1,0 +1,65 @@
+"""The first hour at the command line: a spec to start from, plain wording."""
+
+from __future__ import annotations
+
+import tomllib
+
+import pytest
+from click.testing import CliRunner
+
+import sheetnet
+from sheetnet import gallery
+from sheetnet.cli import main
+
+
+def run(*args):
+    return CliRunner().invoke(main, list(args))
+
+
+@pytest.mark.parametrize("name", ["mazur", "cnn123"])
+def test_examples_toml_prints_a_spec_that_trains_like_the_example(tmp_path, name):
+    result = run("examples", name, "--toml")
+    assert result.exit_code == 0, result.output
+    path = tmp_path / "start.toml"
+    path.write_text(result.stdout)
+    assert "csv" not in tomllib.loads(result.stdout)["data"]  # runs anywhere, no file beside it
+    assert result.stdout.startswith("#")  # the example's comments come along
+    mine, theirs = sheetnet.train(sheetnet.load_spec(str(path))), sheetnet.train(sheetnet.example(name))
+    assert mine.loss.tolist() == theirs.loss.tolist()
+
+
+def test_examples_toml_of_mazur_is_its_file_with_comments():
+    out = run("examples", "mazur", "--toml").stdout
+    assert "Matt Mazur" in out and 'weight_names = [["w1", "w2"], ["w3", "w4"]]' in out
+
+
+@pytest.mark.parametrize("args, words", [(("examples", "mazr", "--toml"), "did you mean 'mazur'"),
+                                         (("examples", "--toml"), "needs the name of an example")])
+def test_examples_toml_refuses_in_one_line(args, words):
+    result = run(*args)
+    assert result.exit_code == 2
+    assert words in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_one_step_is_one_step_not_one_steps():
+    out = run("train", "mazur").stdout
+    assert ": 1 step, loss" in out
+    assert "1 steps" not in out
+
+
+def test_examples_lists_one_sample_in_the_singular():
+    lines = run("examples").stdout.splitlines()
+    mazur = next(line for line in lines if line.startswith("mazur "))
+    assert " 1 sample " in mazur
+
+
+def test_gallery_help_names_every_example_of_the_gallery():
+    text = " ".join(run("gallery", "--help").stdout.split())
+    for name in gallery.GALLERY:
+        assert name in text
+
+
+def test_demo_says_how_libreoffice_recalculates(tmp_path):
+    result = run("demo", "-o", str(tmp_path / "m.xlsx"))
+    assert result.exit_code == 0
+    assert "Ctrl+Shift+F9" in result.stderr
