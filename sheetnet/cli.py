@@ -287,6 +287,7 @@ def read(book, as_json, spec_out):
         losses = out["losses"]
         click.echo(f"{b.spec.name or book}: {plural(len(losses), 'step')}, loss {losses[0]:.9g} -> {losses[-1]:.9g}"
                    + (" (recomputed)" if out["recomputed"] else ""))
+        click.echo(parameter_tables(b.spec, out["layers"]))
 
 
 def _write_text(path, text, reading=None):
@@ -495,6 +496,30 @@ def _example_toml(name, spec) -> str:
     lines = text.splitlines()
     head = lines[:next(i for i, line in enumerate(lines) if not line.startswith("#"))]
     return "".join(line + "\n" for line in head) + to_toml(spec)
+
+
+def parameter_tables(spec, layers) -> str:
+    """The final parameters as the Parameters sheet shows them: per layer a row per receiving
+    unit (its weights, then its bias), or per filter its grid and bias."""
+    lines = []
+    with_params = [(i, layer) for i, layer in enumerate(spec.layers[1:], start=2) if layer.kind != "maxpool"]
+    for (i, layer), p in zip(with_params, layers):
+        prev = spec.layers[i - 2]
+        lines.append("")
+        if layer.kind == "conv":
+            lines.append(f"layer {i} (conv): one {layer.kernel}x{layer.kernel} filter and its bias per feature map")
+            for f, (grid, bias) in enumerate(zip(p["weights"], p["biases"]), start=1):
+                lines.append(f"  filter {f}" + " " * 6 + f"bias {bias:.9g}")
+                lines += ["    " + " ".join(f"{v:>16.9g}" for v in row) for row in grid]
+            continue
+        senders = list(prev.names) if len(prev.names) == len(p["weights"][0]) else \
+            [f"x{k + 1}" for k in range(len(p["weights"][0]))]
+        lines.append(f"layer {i} ({layer.kind}): a row per unit, its weights from each input, then its bias")
+        width = max(len(n) for n in layer.names)
+        lines.append(" " * (width + 2) + " ".join(f"{n:>16}" for n in senders + ["bias"]))
+        for name, row, bias in zip(layer.names, p["weights"], p["biases"]):
+            lines.append(f"  {name:<{width}}" + " ".join(f"{v:>16.9g}" for v in row + [bias]))
+    return "\n".join(lines)
 
 
 def plural(n: int, word: str) -> str:

@@ -63,3 +63,39 @@ def test_demo_says_how_libreoffice_recalculates(tmp_path):
     result = run("demo", "-o", str(tmp_path / "m.xlsx"))
     assert result.exit_code == 0
     assert "Ctrl+Shift+F9" in result.stderr
+
+
+@pytest.fixture(scope="module")
+def mazur_book(tmp_path_factory):
+    path = tmp_path_factory.mktemp("read") / "mazur.xlsx"
+    assert run("train", "mazur", "-o", str(path)).exit_code == 0
+    return path
+
+
+def test_read_prints_the_parameters_as_tables(mazur_book):
+    out = run("read", str(mazur_book)).stdout.splitlines()
+    header = next(line for line in out if line.split() == ["i1", "i2", "bias"])
+    h1 = out[out.index(header) + 1].split()
+    # Mazur's published updated weights: w1+ = 0.149780716, w2+ = 0.19956143; his biases stay
+    assert h1[0] == "h1" and h1[1] == "0.149780716" and h1[2].startswith("0.19956143") and h1[3] == "0.35"
+    o1 = next(line for line in out if line.split()[:1] == ["o1"]).split()
+    assert o1[1] == "0.35891648" and o1[3] == "0.6"  # w5+ = 0.35891648
+
+
+def test_a_workbook_of_another_format_is_refused_in_one_line(mazur_book, tmp_path):
+    import openpyxl
+    book = openpyxl.load_workbook(mazur_book)
+    book["_sheetnet"]["B1"] = 1
+    old = tmp_path / "old.xlsx"
+    book.save(old)
+    result = run("read", str(old))
+    assert result.exit_code == 2
+    assert "workbook format 1" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_too_many_step_sheets_are_refused_with_the_alternative(tmp_path):
+    out = tmp_path / "xor.xlsx"
+    result = run("train", "xor", "--layout", "steps", "-o", str(out))
+    assert result.exit_code == 2
+    assert "--layout compact" in result.stderr and "600 step sheets" in result.stderr
+    assert not out.exists()

@@ -28,9 +28,11 @@ MAX_ROWS = 1_048_576
 MAX_COLS = 16_384
 MAX_FORMULA = 8_192
 MAX_SHEET_NAME = 31
+MAX_STEP_SHEETS = 200  # --layout steps past this is no longer a book to page through
 
 # ("History" is reserved by English Excel: its interface will not name a sheet so)
 SETTINGS, DATA, PARAMS, HISTORY, GUIDE, RUN = "Settings", "Data", "Parameters", "Losses", "Guide", "Run"
+FORMAT_VERSION = 2  # of the workbook; 2: sheet Losses (was History), names beta_1/beta_2, adam_eta
 META = "_sheetnet"  # hidden: format version, layout, exercise, start, the spec as TOML
 META_SPEC_ROW = 6  # the TOML, one line per row, from here
 
@@ -422,6 +424,9 @@ def choose_layout(model, steps, orders, layout: str = "auto", max_step_sheets: i
     n_steps = len(steps)
     if layout == "auto":
         layout = "steps" if n_steps <= max_step_sheets else "compact"
+    elif layout == "steps" and n_steps > MAX_STEP_SHEETS:
+        raise ValueError(f"--layout steps would write {n_steps:,} step sheets, more than {MAX_STEP_SHEETS}; "
+                         "use --layout compact (one row per step) or train for fewer epochs")
     lay = (StepsLayout if layout == "steps" else CompactLayout)(model, steps, orders, start, prefix)
     if lay.n_rows > MAX_ROWS:
         raise ValueError(f"{n_steps} steps need {lay.n_rows:,} rows, more than Excel's {MAX_ROWS:,}; "

@@ -23,6 +23,7 @@ from .formulas import StepFormulas
 from .layout import (
     DATA,
     EXERCISE_SECTIONS,
+    FORMAT_VERSION,
     GUIDE,
     HISTORY,
     MAX_FORMULA,
@@ -43,7 +44,6 @@ from .values import StepValues
 
 NUM_FORMAT = "0.000000000"
 SMALL_FORMAT = "0.00000000E+00"
-FORMAT_VERSION = 1
 WEIGHT_SCALE = {"type": "3_color_scale", "min_color": "#9DC3E6", "mid_color": "#FFFFFF", "max_color": "#F4B183"}
 
 
