@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import json
 import math
+import os
 import sys
 
 import click
@@ -42,6 +43,49 @@ def _load(spec_arg: str, epochs: int | None = None):
     if epochs is not None:
         spec = spec.with_train(epochs=epochs)
     return spec
+
+
+class _Progress:
+    """A click progress bar on stderr for ``label`` once the work has at least ``shown_from``
+    units; called as ``progress(done, total)`` (a no-op below the threshold)."""
+
+    def __init__(self, label, total, shown_from=100):
+        self.bar = click.progressbar(length=total, label=label, file=sys.stderr) if total >= shown_from else None
+        self.done = 0
+
+    def __enter__(self):
+        if self.bar is not None:
+            self.bar.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        if self.bar is not None:
+            self.bar.__exit__(*exc)
+
+    def __call__(self, done, total):
+        if self.bar is not None:
+            self.bar.update(done - self.done)
+            self.done = done
+
+
+def _write_with_progress(trace, output, layout="auto", **kw):
+    """write_workbook with a bar on stderr for runs of many steps (mazur-10k: 10,000 rows)."""
+    from .sheet.workbook import write_workbook
+
+    with _Progress("writing", trace.n_steps) as progress:
+        return write_workbook(trace, output, layout=layout, progress=progress, **kw)
+
+
+READ_NOTE_FROM = 1_000_000  # bytes: reading a workbook this big takes seconds
+
+
+def _open_with_note(book):
+    """open_book, saying on stderr first when the workbook is big enough to take a while."""
+    from .book.reader import open_book
+
+    if os.path.isfile(book) and os.path.getsize(book) >= READ_NOTE_FROM:
+        click.echo(f"reading {book} ({os.path.getsize(book) / 1e6:.1f} MB)…", err=True)
+    return open_book(book)
 
 
 def _train_with_progress(spec, record=True):
@@ -139,8 +183,7 @@ def train(spec, output, epochs, as_json, layout):
         check_output_path(output)
     trace = _train_with_progress(run, record=True)
     if output:
-        from .sheet.workbook import write_workbook
-        write_workbook(trace, output, layout=layout)
+        _write_with_progress(trace, output, layout)
         click.echo(f"wrote {output}", err=True)
     if as_json:
         click.echo(_strict_json(trace.to_json()))
@@ -262,9 +305,9 @@ def read(book, as_json, spec_out):
     detected; sheetnet then recomputes the run from the workbook's inputs
     and says so on stderr.
     """
-    from .book.reader import open_book, stored_values
+    from .book.reader import stored_values
 
-    b = open_book(book)
+    b = _open_with_note(book)
     if spec_out:
         from .spec.toml_out import to_toml
         _write_text(spec_out, to_toml(b.spec), book)
@@ -330,14 +373,15 @@ def audit(book, as_json, rtol, digits, graded):
     """
     from .book.reader import open_book
 
-    b = open_book(book)
+    b = _open_with_note(book)
     if b.exercise:
         _grade(b, book, as_json, rtol, digits, graded)
         return
     from .book.audit import audit as run_audit
     from .book.audit import report
 
-    findings = run_audit(b, rtol=1e-9 if rtol is None else rtol)
+    with _Progress("auditing", b.layout.n_steps) as progress:
+        findings = run_audit(b, rtol=1e-9 if rtol is None else rtol, progress=progress)
     if as_json:
         click.echo(_strict_json({"ok": not findings, "findings": [f.as_dict() for f in findings]}))
     else:
@@ -426,7 +470,7 @@ def resume(book, output, epochs, layout, as_json):
     start = final_state(b)
     spec = b.spec.with_train(epochs=epochs) if epochs else b.spec
     trace = train_run(spec, start=start)
-    write_workbook(trace, output, layout=layout)
+    _write_with_progress(trace, output, layout)
     click.echo(f"wrote {output}: {plural(trace.n_steps, 'more step')} from step {start.step}, loss {trace.loss[0]:.9g} -> "
                f"{trace.final_loss:.9g}", err=True)
     if as_json:

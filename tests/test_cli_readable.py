@@ -99,3 +99,28 @@ def test_too_many_step_sheets_are_refused_with_the_alternative(tmp_path):
     assert result.exit_code == 2
     assert "--layout compact" in result.stderr and "600 step sheets" in result.stderr
     assert not out.exists()
+
+
+def test_writing_and_auditing_report_every_step_to_a_progress_callback(tmp_path):
+    from sheetnet.book.audit import audit
+    from sheetnet.book.reader import open_book
+    from sheetnet.sheet.workbook import write_workbook
+
+    trace = sheetnet.train(sheetnet.example("mazur").with_train(epochs=3))
+    calls = []
+    write_workbook(trace, str(tmp_path / "m.xlsx"), progress=lambda done, total: calls.append((done, total)))
+    assert calls == [(1, 3), (2, 3), (3, 3)]
+    calls.clear()
+    assert audit(open_book(str(tmp_path / "m.xlsx")), progress=lambda d, t: calls.append((d, t))) == []
+    assert calls == [(1, 3), (2, 3), (3, 3)]
+
+
+def test_the_progress_bar_shows_only_for_long_work():
+    from sheetnet.cli import _Progress
+    with _Progress("short", 99) as p:
+        assert p.bar is None
+        p(5, 99)  # a no-op
+    with _Progress("long", 100) as p:
+        assert p.bar is not None
+        p(40, 100)
+        assert p.bar.pos == 40

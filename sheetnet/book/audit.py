@@ -51,15 +51,18 @@ class Finding:
         return {**asdict(self), "where": self.where, "rel_error": self.rel_error}
 
 
-def expected_cells(book, trace=None):
+def expected_cells(book, trace=None, progress=None):
     """(cell, name, expected formula, expected value) of every formula cell sheetnet would
-    write for the workbook's inputs, in computation order (steps, then Losses)."""
+    write for the workbook's inputs, in computation order (steps, then Losses);
+    ``progress(done, total)`` is called as the steps are reached."""
     lay, spec = book.layout, book.spec
     trace = trace or book.train()
     model = Model(spec)
     refs, names = CellRefs(lay), NameRefs(lay, model)
     build = StepFormulas(model, refs)
     for k in range(lay.n_steps):
+        if progress is not None:
+            progress(k + 1, lay.n_steps)
         refs.step = k
         vals = StepValues(trace, model, k)
         for cell, kind, layer, item, pos in lay.step_cells(k):
@@ -77,10 +80,10 @@ def expected_cells(book, trace=None):
                    ref(lay.cell("p1", None, idx, s), cell.sheet), trace.thetas[s + 1, idx])
 
 
-def audit(book, rtol: float = 1e-9, atol: float = 1e-12) -> list[Finding]:
+def audit(book, rtol: float = 1e-9, atol: float = 1e-12, progress=None) -> list[Finding]:
     """Every cell whose formula or stored value is not what sheetnet would have written."""
     findings = []
-    for cell, name, formula, expected in expected_cells(book):
+    for cell, name, formula, expected in expected_cells(book, progress=progress):
         found_formula, value = book.found(cell)
         kind = None
         if isinstance(value, Error):

@@ -76,11 +76,12 @@ def check_output_path(path: str, reading: str | None = None):
         raise WorkbookError("refusing to write over the workbook being read; choose another output", path)
 
 
-def write_workbook(trace, path: str, layout: str = "auto", blank: tuple[str, ...] = ()) -> str:
+def write_workbook(trace, path: str, layout: str = "auto", blank: tuple[str, ...] = (), progress=None) -> str:
     """Write the run as an .xlsx of live formulas with cached values; returns the layout used.
 
     ``blank``: exercise sections (see layout.EXERCISE_SECTIONS) whose cells are left empty
-    and highlighted for a student to fill in."""
+    and highlighted for a student to fill in.  ``progress(done, total)``, if given, is called
+    as the steps are written."""
     check_output_path(path)
     model = Model(trace.spec)
     try:
@@ -91,7 +92,9 @@ def write_workbook(trace, path: str, layout: str = "auto", blank: tuple[str, ...
     with atomic_path(path, suffix=".xlsx.part") as tmp:
         wb = xlsxwriter.Workbook(tmp, {"constant_memory": True, "strings_to_formulas": False,
                                        "strings_to_numbers": False, "strings_to_urls": False})
-        Writer(wb, trace, model, lay, blank).write()
+        writer = Writer(wb, trace, model, lay, blank)
+        writer.progress = progress
+        writer.write()
         wb.close()
     return lay.name
 
@@ -117,6 +120,7 @@ class Writer:
         self.wb, self.trace, self.model, self.lay = wb, trace, model, lay
         self.blank = tuple(blank)
         self.settings_named = {}
+        self.progress = None  # progress(done, total) as the steps are written
         self.answer_kinds = {kind for section in self.blank for kind in EXERCISE_SECTIONS[section]}
         self.refs = CellRefs(lay)
         self.build = StepFormulas(model, self.refs)
@@ -304,6 +308,8 @@ class Writer:
     # -- the steps -------------------------------------------------------------------
     def step_cells(self, k):
         """(cell, kind, formula, value) of every cell of step k, in computation order."""
+        if self.progress is not None:
+            self.progress(k + 1, self.lay.n_steps)
         self.refs.step = k
         vals = StepValues(self.trace, self.model, k)
         for cell, kind, layer, item, pos in self.lay.step_cells(k):
