@@ -124,3 +124,16 @@ def test_the_progress_bar_shows_only_for_long_work():
         assert p.bar is not None
         p(40, 100)
         assert p.bar.pos == 40
+
+
+def test_the_readme_spec_reference_lists_every_key():
+    from pathlib import Path
+
+    from sheetnet.spec.model import DATA_KEYS, LAYER_KEYS, TOP_KEYS
+    from sheetnet.spec.settings import LOSS_KEYS, TRAIN_DEFAULTS
+    text = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = text[text.index("## The spec, key by key"):text.index("## The Python API")]
+    keys = {*TOP_KEYS, *(k for keys in LAYER_KEYS.values() for k in keys), *LOSS_KEYS, *TRAIN_DEFAULTS, *DATA_KEYS}
+    missing = [k for k in sorted(keys) if f"`{k}`" not in section and f"`[{k}]`" not in section
+               and f"`[[{k}]]`" not in section]
+    assert not missing
