@@ -89,4 +89,4 @@ def _write_compare(wb, ws, writers):
     chart.set_legend({"position": "bottom"})
     ws.insert_chart(4 + len(writers) + 2, 0, chart, {"x_scale": 1.45, "y_scale": 1.3})
     ws.set_column(0, 0, 12)
-    ws.set_column(1, 4, 14)
+    ws.set_column(1, 4, 16)

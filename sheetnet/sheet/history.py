@@ -3,7 +3,7 @@ the parameters after every epoch, a chart."""
 
 from __future__ import annotations
 
-from .layout import HISTORY, ref
+from .layout import HISTORY, VALUE_WIDTH, ref
 
 MARKERS_UP_TO = 30  # steps: a run this short is drawn with a marker on each point
 
@@ -53,6 +53,6 @@ def write(w, ws):
     ws.insert_chart(2, 4, chart, {"x_scale": 1.3, "y_scale": 1.2})
     ws.freeze_panes(top, 0)
     ws.set_column(0, 1, 7)
-    ws.set_column(2, 2, 14)
+    ws.set_column(2, 2, VALUE_WIDTH)
     ws.set_column(pcol, pcol, 11)
-    ws.set_column(pcol + 1, pcol + P.size, 13)
+    ws.set_column(pcol + 1, pcol + P.size, VALUE_WIDTH)

@@ -28,6 +28,9 @@ MAX_ROWS = 1_048_576
 MAX_COLS = 16_384
 MAX_FORMULA = 8_192
 MAX_SHEET_NAME = 31
+# characters of a column of computed values: the widest a value shows, -3.71504283E-04 (15),
+# with a margin, so that LibreOffice at default zoom shows no ### (gallery checked by rendering)
+VALUE_WIDTH = 16
 MAX_STEP_SHEETS = 200  # --layout steps past this is no longer a book to page through
 
 # ("History" is reserved by English Excel: its interface will not name a sheet so)

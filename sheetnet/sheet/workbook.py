@@ -142,6 +142,9 @@ class Writer:
             "int": f({"num_format": "0"}),
             "pixel": f({"num_format": "[=0]0;[=1]0;0.000", "align": "center"}),  # LibreOffice would carry the data's format over a General one
             "text": f({}),
+            # a frozen parameter (freeze_biases): grey, so the update rule's header reads as not applying
+            "frozen": f({"num_format": NUM_FORMAT, "font_color": "#7F7F7F", "bg_color": "#EDEDED"}),
+            "frozen_label": f({"bold": True, "font_color": "#7F7F7F", "bg_color": "#EDEDED"}),
         }
 
     def sheet(self, name):
@@ -251,7 +254,7 @@ class Writer:
                 ws.write_number(c.row, self.lay.sheets.data("t", n, k).col, v, self.fmt["input"])
         ws.freeze_panes(hr + 1, 1)
         ws.set_column(0, 0, 8)
-        ws.set_column(1, len(ins) + len(outs), 12)
+        ws.set_column(1, len(ins) + len(outs), 14)
 
     def write_parameters(self, ws):
         spec, P, sheets = self.trace.spec, self.model.params, self.lay.sheets
@@ -303,7 +306,7 @@ class Writer:
                     c = sheets.start_state(name, idx)
                     ws.write_number(c.row, c.col, float(start.state[name][idx]), self.fmt["input"])
         ws.set_column(0, 0, 12)
-        ws.set_column(1, width, 12)
+        ws.set_column(1, width, 14)
 
     # -- the steps -------------------------------------------------------------------
     def step_cells(self, k):
