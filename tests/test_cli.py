@@ -129,7 +129,7 @@ def test_train_epochs_option_changes_the_steps(tmp_path, batch_size, per_epoch):
 def test_train_without_json_prints_a_summary():
     result = run("train", "mazur")
     assert result.exit_code == 0, result.stderr
-    assert "1 steps" in result.stdout and "0.298371109" in result.stdout
+    assert "1 step," in result.stdout and "0.298371109" in result.stdout
 
 
 def test_train_mazur_10k_loss():
@@ -248,7 +248,7 @@ def test_invalid_spec_via_step(tmp_path):
 
 
 @pytest.mark.parametrize("args, expected", [
-    (["step", "mazur", "--sample", "2"], ["--sample 2", "1 samples"]),
+    (["step", "mazur", "--sample", "2"], ["--sample 2", "only 1 sample"]),
     (["step", "mazur", "--sample", "0"], ["--sample"]),
     (["step", "mazur", "--sample", "two"], ["--sample"]),
     (["step", "mazur", "--steps", "0"], ["--steps"]),
