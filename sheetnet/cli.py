@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import json
 import math
+import os
 import sys
 
 import click
@@ -106,6 +107,47 @@ def _note_divergence(trace, label=""):
     if getattr(trace, "diverged_at", None) is not None:
         from .sheet.history import diverged_note
         click.echo(f"sheetnet: warning: {label}{diverged_note(trace)}", err=True)
+class _Progress:
+    """A click progress bar on stderr for ``label`` once the work has at least ``shown_from``
+    units; called as ``progress(done, total)`` (a no-op below the threshold)."""
+
+    def __init__(self, label, total, shown_from=100):
+        self.bar = click.progressbar(length=total, label=label, file=sys.stderr) if total >= shown_from else None
+        self.done = 0
+
+    def __enter__(self):
+        if self.bar is not None:
+            self.bar.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        if self.bar is not None:
+            self.bar.__exit__(*exc)
+
+    def __call__(self, done, total):
+        if self.bar is not None:
+            self.bar.update(done - self.done)
+            self.done = done
+
+
+def _write_with_progress(trace, output, layout="auto", **kw):
+    """write_workbook with a bar on stderr for runs of many steps (mazur-10k: 10,000 rows)."""
+    from .sheet.workbook import write_workbook
+
+    with _Progress("writing", trace.n_steps) as progress:
+        return write_workbook(trace, output, layout=layout, progress=progress, **kw)
+
+
+READ_NOTE_FROM = 1_000_000  # bytes: reading a workbook this big takes seconds
+
+
+def _open_with_note(book):
+    """open_book, saying on stderr first when the workbook is big enough to take a while."""
+    from .book.reader import open_book
+
+    if os.path.isfile(book) and os.path.getsize(book) >= READ_NOTE_FROM:
+        click.echo(f"reading {book} ({os.path.getsize(book) / 1e6:.1f} MB)…", err=True)
+    return open_book(book)
 
 
 def _train_with_progress(spec, record=True):
@@ -260,8 +302,7 @@ def train(spec, output, epochs, as_json, layout, trace_out):
     trace = _train_with_progress(run, record=True)
     _note_divergence(trace)
     if output is not None:
-        from .sheet.workbook import write_workbook
-        write_workbook(trace, output, layout=layout)
+        _write_with_progress(trace, output, layout)
         click.echo(f"wrote {output}", err=True)
     if trace_out:
         from .engine.export import save_trace
@@ -460,8 +501,9 @@ def demo(output):
     from .sheet.workbook import check_output_path, write_workbook
     check_output_path(output)
     write_workbook(train_run(run), output)
-    click.echo(f"wrote {output}: open it in Excel or LibreOffice, change eta or a weight, and watch it recompute",
-               err=True)
+    click.echo(f"wrote {output}: open it in Excel, change eta or a weight, and watch it recompute "
+               "(LibreOffice: press Ctrl+Shift+F9 after opening, or set Tools > Options > Calc > Formula > "
+               "Recalculation on file load to Always)", err=True)
 
 
 @main.command()
@@ -515,9 +557,9 @@ def read(book, as_json, spec_out):
     detected; sheetnet then recomputes the run from the workbook's inputs
     and says so on stderr.
     """
-    from .book.reader import open_book, stored_values
+    from .book.reader import stored_values
 
-    b = open_book(book)
+    b = _open_with_note(book)
     if spec_out:
         from .spec.toml_out import to_toml
         _write_text(spec_out, to_toml(b.spec), book)
@@ -538,8 +580,9 @@ def read(book, as_json, spec_out):
         click.echo(_strict_json(out))
     else:
         losses = out["losses"]
-        click.echo(f"{b.spec.name or book}: {len(losses)} steps, loss {losses[0]:.9g} -> {losses[-1]:.9g}"
+        click.echo(f"{b.spec.name or book}: {plural(len(losses), 'step')}, loss {losses[0]:.9g} -> {losses[-1]:.9g}"
                    + (" (recomputed)" if out["recomputed"] else ""))
+        click.echo(parameter_tables(b.spec, out["layers"]))
 
 
 def _write_text(path, text, reading=None):
@@ -582,17 +625,17 @@ def audit(book, as_json, rtol, digits, graded, teacher):
     for the common confusions) or missing; a graded copy is written beside it.
     Exit status: 0 clean (all answers right), 1 findings, 2 unusable workbook.
     """
-    from .book.reader import open_book
 
     if rtol is not None and not math.isfinite(rtol):
         raise SheetnetError(f"must be a finite number, got {rtol}", "--rtol")
-    b = open_book(book)
+    b = _open_with_note(book)
     if b.exercise:
         _grade(b, book, as_json, rtol, digits, graded, teacher)
         return
     from .book.audit import audit_book, evaluated_note, report
 
-    findings, evaluated = audit_book(b, rtol=1e-9 if rtol is None else rtol)
+    with _Progress("auditing", b.layout.n_steps) as progress:
+        findings, evaluated = audit_book(b, rtol=1e-9 if rtol is None else rtol, progress=progress)
     if evaluated:
         click.echo(evaluated_note(book, evaluated), err=True)
     if as_json:
@@ -762,7 +805,7 @@ def resume(book, output, epochs, layout, as_json):
     N more with resume give the numbers of 2N epochs in one go.
     """
     from .book.reader import final_state, open_book
-    from .sheet.workbook import check_output_path, write_workbook
+    from .sheet.workbook import check_output_path
 
     check_output_path(output, reading=book)
     b = open_book(book)
@@ -772,8 +815,8 @@ def resume(book, output, epochs, layout, as_json):
     check_budget(spec, workbook=True, where=book)
     trace = train_run(spec, start=start)
     _note_divergence(trace)
-    write_workbook(trace, output, layout=layout)
-    click.echo(f"wrote {output}: {trace.n_steps} more steps from step {start.step}, loss {trace.loss[0]:.9g} -> "
+    _write_with_progress(trace, output, layout)
+    click.echo(f"wrote {output}: {plural(trace.n_steps, 'more step')} from step {start.step}, loss {trace.loss[0]:.9g} -> "
                f"{trace.final_loss:.9g}", err=True)
     if as_json:
         click.echo(_strict_json(trace.to_json()))
@@ -854,15 +897,83 @@ def compare(spec, output, epochs):
 
 
 @main.command("examples")
-def examples_cmd():
-    """List the built-in examples (usable wherever a SPEC is asked for)."""
-    for name in ex.example_names():
-        spec = ex.example(name)
-        sizes = "-".join(_layer_size(layer) for layer in spec.layers)
-        n = len(spec.data.inputs)
-        click.echo(f"{name:<10} {sizes:<18} {n:>4} samples  {ex.describe(name)}")
-    for name in ex.function_example_names():
-        click.echo(f"{name:<10} {'f(' + ', '.join(ex.resolve(name).variables) + ')':<18} {'':>12}  {ex.describe(name)}")
+@click.argument("name", required=False, metavar="[NAME]")
+@click.option("--toml", "as_toml", is_flag=True, help="Print example NAME's spec, a file to start from.")
+@_fail_cleanly
+def examples_cmd(name, as_toml):
+    """List the built-in examples (usable wherever a SPEC is asked for).
+
+    \b
+    sheetnet examples mazur --toml > my.toml   a spec to start from
+    """
+    if name is None:
+        if as_toml:
+            raise SheetnetError("--toml needs the name of an example: sheetnet examples mazur --toml")
+        for name in ex.example_names():
+            spec = ex.example(name)
+            sizes = "-".join(_layer_size(layer) for layer in spec.layers)
+            n = len(spec.data.inputs)
+            click.echo(f"{name:<10} {sizes:<18} {plural(n, 'sample'):>12}  {ex.describe(name)}")
+        for name in ex.function_example_names():
+            variables = "f(" + ", ".join(ex.resolve(name).variables) + ")"
+            click.echo(f"{name:<10} {variables:<18} {'':>12}  {ex.describe(name)}")
+        return
+    if name in ex.function_example_names():
+        if not as_toml:
+            click.echo(f"{name}: {ex.describe(name)}; its spec: sheetnet examples {name} --toml")
+            return
+        with open(os.path.join(ex.FUNCTIONS, name + ".toml"), encoding="utf-8") as fh:
+            click.echo(fh.read(), nl=False)
+        return
+    spec = ex.example(name)  # refuses an unknown name, with a suggestion
+    if not as_toml:
+        click.echo(f"{name}: {ex.describe(name)}; its spec: sheetnet examples {name} --toml")
+        return
+    click.echo(_example_toml(name, spec), nl=False)
+
+
+def _example_toml(name, spec) -> str:
+    """The example's own file (comments and all); one whose data sits in a CSV file beside it
+    is written out whole, the data inline, so that the printed spec runs anywhere."""
+    import tomllib
+
+    with open(ex.example_path(name), encoding="utf-8") as fh:
+        text = fh.read()
+    if "csv" not in tomllib.loads(text).get("data", {}):
+        return text
+    from .spec.toml_out import to_toml
+    lines = text.splitlines()
+    head = lines[:next(i for i, line in enumerate(lines) if not line.startswith("#"))]
+    return "".join(line + "\n" for line in head) + to_toml(spec)
+
+
+def parameter_tables(spec, layers) -> str:
+    """The final parameters as the Parameters sheet shows them: per layer a row per receiving
+    unit (its weights, then its bias), or per filter its grid and bias."""
+    lines = []
+    with_params = [(i, layer) for i, layer in enumerate(spec.layers[1:], start=2) if layer.kind != "maxpool"]
+    for (i, layer), p in zip(with_params, layers):
+        prev = spec.layers[i - 2]
+        lines.append("")
+        if layer.kind == "conv":
+            lines.append(f"layer {i} (conv): one {layer.kernel}x{layer.kernel} filter and its bias per feature map")
+            for f, (grid, bias) in enumerate(zip(p["weights"], p["biases"]), start=1):
+                lines.append(f"  filter {f}" + " " * 6 + f"bias {bias:.9g}")
+                lines += ["    " + " ".join(f"{v:>16.9g}" for v in row) for row in grid]
+            continue
+        senders = list(prev.names) if len(prev.names) == len(p["weights"][0]) else \
+            [f"x{k + 1}" for k in range(len(p["weights"][0]))]
+        lines.append(f"layer {i} ({layer.kind}): a row per unit, its weights from each input, then its bias")
+        width = max(len(n) for n in layer.names)
+        lines.append(" " * (width + 2) + " ".join(f"{n:>16}" for n in senders + ["bias"]))
+        for name, row, bias in zip(layer.names, p["weights"], p["biases"]):
+            lines.append(f"  {name:<{width}}" + " ".join(f"{v:>16.9g}" for v in row + [bias]))
+    return "\n".join(lines)
+
+
+def plural(n: int, word: str) -> str:
+    """``1 step``, ``2 steps``."""
+    return f"{n:,} {word}" if n == 1 else f"{n:,} {word}s"
 
 
 def _layer_size(layer) -> str:
@@ -877,7 +988,7 @@ def _layer_size(layer) -> str:
 @main.command()
 @click.argument("folder", metavar="DIR")
 @click.option("--example", "names", multiple=True, metavar="NAME",
-              help="Only this example (repeatable). Default: mazur, xor, digits01, iris.")
+              help="Only this example (repeatable). Default: every example of the gallery.")
 @click.option("--no-pictures", is_flag=True, help="Write the workbooks only (needs no LibreOffice).")
 @_fail_cleanly
 def gallery(folder, names, no_pictures):
@@ -885,11 +996,12 @@ def gallery(folder, names, no_pictures):
 
     \b
     Writes DIR/<name>.xlsx for the examples of the gallery (mazur, xor,
-    digits01, iris; any other built-in example when named with --example)
+    digits01, iris, cnn123, optimizers; any other built-in example when
+    named with --example)
     and pictures of each, rendered from the workbook by LibreOffice
     (headless, one start for all) and cropped by pdftoppm:
       DIR/img/<name>-step.png     the main sheet: Step 1, or Run (one row per step)
-      DIR/img/<name>-history.png  the History sheet: the loss table and its chart
+      DIR/img/<name>-history.png  the Losses sheet: the loss table and its chart
     Needs LibreOffice and poppler-utils (`apt-get install libreoffice-calc-nogui
     poppler-utils`). `sheetnet gallery workbooks/` refreshes the committed gallery.
     """

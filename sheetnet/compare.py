@@ -2,8 +2,8 @@
 
 In the spirit of fast.ai's one-sheet-per-optimizer spreadsheet: every run is a complete,
 live run of its own (``adam Settings``, ``adam Data``, ``adam Parameters``, ``adam Run``,
-``adam History``; its settings are names local to its Run sheet), and a ``Compare`` sheet
-charts the loss of every run, read from their History sheets.
+``adam Losses``; its settings are workbook-wide names such as ``adam_eta``), and a ``Compare`` sheet
+charts the loss of every run, read from their Losses sheets.
 """
 
 from __future__ import annotations
@@ -117,7 +117,8 @@ def _write_compare(wb, ws, writers):
         ws.write_number(row, 2, n, f["int"])
         hist, top = sheets.sheet(HISTORY), sheets.HISTORY_FIRST_ROW
         chart.add_series({"name": label, "categories": [hist, top, 0, top + n - 1, 0],
-                          "values": [hist, top, 2, top + n - 1, 2], "line": {"width": 1.75}})
+                          "values": [hist, top, 2, top + n - 1, 2], "line": {"width": 1.75},
+                          "categories_data": list(range(1, n + 1)), "values_data": [float(x) for x in trace.loss]})
     chart.set_title({"name": "Loss per step, one curve per run"})
     most = max(w.trace.n_steps for w in writers.values())
     chart.set_x_axis({"name": "step", "min": 0, "max": most, "num_format": "0", "major_gridlines": {"visible": False}})
@@ -125,4 +126,4 @@ def _write_compare(wb, ws, writers):
     chart.set_legend({"position": "bottom"})
     ws.insert_chart(4 + len(writers) + 2, 0, chart, {"x_scale": 1.45, "y_scale": 1.3})
     ws.set_column(0, 0, 20)
-    ws.set_column(1, 4, 14)
+    ws.set_column(1, 4, 16)

@@ -3,7 +3,7 @@
 ``sheetnet gallery DIR`` writes ``DIR/<name>.xlsx`` for every example of the gallery, prints
 them all to PDF with LibreOffice (one start for all, every sheet on one page of its own size,
 see ``recalc.pdf_files``), finds the main sheet (``Step 1``, or ``Run`` in a compact workbook)
-and the History sheet by their titles in the PDF's text (``pdftotext -bbox``), and renders a
+and the Losses sheet by their titles in the PDF's text (``pdftotext -bbox``), and renders a
 crop of each with ``pdftoppm``: ``DIR/img/<name>-step.png`` and ``DIR/img/<name>-history.png``.
 The PDF is vector, so a crop of a sheet that LibreOffice had to shrink onto its page is
 rendered at a higher resolution instead: every picture shows the sheet at the same zoom.
@@ -34,7 +34,7 @@ HISTORY_BOTTOM = 300.0  # points: below the chart (rows 3… hold it), if its ax
 ROW_GAP = 0.25  # points: less than the gap between the words of two rows (a 15-pt row, 14.3-pt text)
 TITLE_HEIGHT = 18.2  # the height pdftotext gives the words of a sheet title (14-pt bold) at 100 %
 MAIN_TITLES = ("Step 1 of", "Run:")
-HISTORY_TITLE = "History:"
+HISTORY_TITLE = "Losses:"
 COMPARE_TITLE = "The same problem, one run per setting"  # the Compare sheet of `sheetnet compare`
 TIMEOUT = 120  # seconds, for one pdftotext or pdftoppm run
 
@@ -186,7 +186,7 @@ def compare_box(page: Page) -> tuple[float, float, float, float]:
 
 
 def history_box(page: Page) -> tuple[float, float, float, float]:
-    """The loss table and the chart of the History sheet, left of its table of parameters."""
+    """The loss table and the chart of the Losses sheet, left of its table of parameters."""
     s = page.scale()
     title_bottom = min(w.y1 for w in page.words if w.text == HISTORY_TITLE)
     heads = [w for w in page.words if w.y0 > title_bottom]
@@ -216,7 +216,7 @@ def render(pdf: str, page: Page, box: tuple[float, float, float, float], png: st
 
 
 def picture_paths(name: str, img_dir: str) -> tuple[str, str]:
-    """Where the pictures of example ``name`` go: (main sheet, History)."""
+    """Where the pictures of example ``name`` go: (main sheet, Losses)."""
     return os.path.join(img_dir, f"{name}-step.png"), os.path.join(img_dir, f"{name}-history.png")
 
 

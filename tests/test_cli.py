@@ -249,7 +249,7 @@ def test_invalid_spec_via_step(tmp_path):
 
 
 @pytest.mark.parametrize("args, expected", [
-    (["step", "mazur", "--sample", "2"], ["--sample 2", "1 samples"]),
+    (["step", "mazur", "--sample", "2"], ["--sample 2", "only 1 sample"]),
     (["step", "mazur", "--sample", "0"], ["--sample"]),
     (["step", "mazur", "--sample", "two"], ["--sample"]),
     (["step", "mazur", "--steps", "0"], ["--steps"]),

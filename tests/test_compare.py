@@ -51,7 +51,7 @@ def test_each_runs_history_is_that_optimizers_run(book):
     cells = read_cells(book["lo"])
     for label, spec in book["specs"].items():
         expected = sheetnet.train(spec).loss
-        hist = cells[f"{label} History"]
+        hist = cells[f"{label} Losses"]
         got = [hist[(3 + k, 2)][1] for k in range(len(expected))]
         np.testing.assert_allclose(got, expected, rtol=1e-9)
 
@@ -62,7 +62,7 @@ def test_editing_one_runs_eta_moves_that_run_only(book):
         if label == "adam":
             spec = spec.with_train(lr=spec.train.lr / 2)
         expected = sheetnet.train(spec).loss
-        hist = cells[f"{label} History"]
+        hist = cells[f"{label} Losses"]
         got = [hist[(3 + k, 2)][1] for k in range(len(expected))]
         np.testing.assert_allclose(got, expected, rtol=1e-9, err_msg=label)
 

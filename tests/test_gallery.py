@@ -135,7 +135,7 @@ def test_gallery_help_names_the_pictures():
 
 BBOX = """<doc>
   <page width="800.000000" height="600.000000">
-    <word xMin="1.0" yMin="-2.6" xMax="63.7" yMax="15.6">History:</word>
+    <word xMin="1.0" yMin="-2.6" xMax="63.7" yMax="15.6">Losses:</word>
     <word xMin="68.6" yMin="-2.6" xMax="112.9" yMax="15.6">batch</word>
     <word xMin="1.0" yMin="30.7" xMax="28.1" yMax="45.0">step</word>
     <word xMin="120.0" yMin="30.7" xMax="145.0" yMax="45.0">loss</word>

@@ -38,11 +38,13 @@ def test_read_json_gives_the_training_run_as_stored(corpus_books, name):
     assert_same_run(got, run_json(corpus_books.traces[name]), rtol=0)
 
 
-def test_read_without_json_prints_one_line(corpus_books):
+def test_read_without_json_prints_the_losses_then_the_parameters(corpus_books):
     result = run("read", corpus_books.paths["mazur"])
     assert result.exit_code == 0
     loss = corpus_books.traces["mazur"].loss[0]
-    assert result.stdout.count("\n") == 1 and f"{loss:.9g}" in result.stdout and "recomputed" not in result.stdout
+    first, *rest = result.stdout.splitlines()
+    assert f"{loss:.9g}" in first and "recomputed" not in result.stdout
+    assert sum(1 for line in rest if line.split()[:1] in (["h1"], ["h2"], ["o1"], ["o2"])) == 4
 
 
 # --------------------------------------------------------------------------- spec -> workbook -> spec

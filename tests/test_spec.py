@@ -184,7 +184,6 @@ CASES = [
     # missing required keys
     ("missing-layers", deleter(None, "layers"), ["missing required", "[[layers]]"]),
     ("missing-loss", deleter(None, "loss"), ["missing required [loss]"]),
-    ("missing-train", deleter(None, "train"), ["missing required [train]"]),
     ("missing-data", deleter(None, "data"), ["missing required [data]"]),
     ("missing-layer-kind", deleter("layers", "kind", 1), ["layer 2", "missing required key 'kind'"]),
     ("missing-size", deleter("layers", "size", 1), ["layer 2 (dense)", "missing required key 'size'"]),
@@ -553,6 +552,14 @@ def test_defaults(tmp_path):
     assert spec.layers[2].names == ("L2.u1", "L2.u2")
     assert len(set(sum((layer.names for layer in spec.layers), ()))) == 9
     assert isinstance(tr.epochs, int) and isinstance(tr.lr, float)
+
+
+def test_the_train_table_is_optional(tmp_path):
+    raw = minimal()
+    del raw["train"]
+    spec = load_spec(write(tmp_path, raw))
+    assert spec.train.optimizer == "sgd" and spec.train.lr == 0.5 and spec.train.epochs == 1
+    assert spec.train == load_spec(write(tmp_path, minimal(), name="with.toml")).train
 
 
 @pytest.mark.parametrize("optimizer, eps", [("sgd", 1e-8), ("momentum", 1e-8), ("adam", 1e-8),

@@ -143,7 +143,7 @@ def test_steps_layout_has_a_sheet_per_step_and_compact_one_run_sheet(corpus_book
 def test_the_settings_are_named_cells_used_by_the_formulas(corpus_books):
     cells = read_cells(corpus_books.paths["opt-adam"])
     formulas = " ".join(f for sheet in cells.values() for (f, v) in sheet.values() if f)
-    for name in ("eta", "beta1", "beta2", "eps", "lr_decay"):
+    for name in ("eta", "beta_1", "beta_2", "eps", "lr_decay"):
         assert name in formulas
     with zipfile.ZipFile(corpus_books.paths["opt-adam"]) as z:
         book = z.read("xl/workbook.xml").decode()

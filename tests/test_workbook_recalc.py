@@ -47,7 +47,7 @@ def test_corpus_covers_every_setting():
 def test_mazur_10k_history_after_libreoffice_recalculation(corpus_books):
     from sheetnet.book.cells import read_cells
     path = corpus_books.recalced("lo")["mazur-10k"]
-    hist = read_cells(path, sheets=["History"])["History"]
+    hist = read_cells(path, sheets=["Losses"])["Losses"]
     step_col = {v: r for (r, c), (_, v) in hist.items() if c == 0 and isinstance(v, float)}
     row = step_col[10000.0]
     assert f"{hist[(row, 2)][1]:.10f}" == "0.0000351085"  # Mazur: "0.0000351085"

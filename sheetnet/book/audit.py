@@ -58,10 +58,11 @@ class Finding:
         return {**asdict(self), "where": self.where, "rel_error": self.rel_error}
 
 
-def expected_cells(book, trace=None, detail=False):
+def expected_cells(book, trace=None, detail=False, progress=None):
     """(cell, name, expected formula, expected value) of every formula cell sheetnet would
-    write for the workbook's inputs, in computation order (steps, then History); with
-    ``detail`` also (equation with names, step from 1, (kind, layer, item, pos) or None)."""
+    write for the workbook's inputs, in computation order (steps, then Losses); with
+    ``detail`` also (equation with names, step from 1, (kind, layer, item, pos) or None).
+    ``progress(done, total)`` is called as the steps are reached."""
     lay, spec = book.layout, book.spec
     trace = trace or book.train()
     model = Model(spec)
@@ -69,6 +70,8 @@ def expected_cells(book, trace=None, detail=False):
     build = FormulaTemplates(model, lay)  # the text of StepFormulas(model, refs), built once per item
     describe = StepFormulas(model, names) if detail else None
     for k in range(lay.n_steps):
+        if progress is not None:
+            progress(k + 1, lay.n_steps)
         refs.step = k
         vals = StepValues(trace, model, k)
         for cell, kind, layer, item, pos in lay.step_cells(k):
@@ -108,12 +111,12 @@ class _Name:
 
 
 @damaged_is_error
-def audit(book, rtol: float = 1e-9, atol: float = 1e-12) -> list[Finding]:
+def audit(book, rtol: float = 1e-9, atol: float = 1e-12, progress=None) -> list[Finding]:
     """Every cell whose formula or stored value is not what sheetnet would have written."""
-    return audit_book(book, rtol, atol)[0]
+    return audit_book(book, rtol, atol, progress)[0]
 
 
-def audit_book(book, rtol: float = 1e-9, atol: float = 1e-12):
+def audit_book(book, rtol: float = 1e-9, atol: float = 1e-12, progress=None):
     """(findings, how many formula cells had no stored value and were evaluated by sheetnet
     itself).  A formula left intact without its value (a file saved by a script) is
     evaluated from the workbook's cells; only a value that then differs is a finding."""
@@ -125,7 +128,7 @@ def audit_book(book, rtol: float = 1e-9, atol: float = 1e-12):
     trace = book.train()
     model = Model(book.spec)
     alternatives = {}
-    for cell, name, formula, expected, equation, step, what in expected_cells(book, trace, detail=True):
+    for cell, name, formula, expected, equation, step, what in expected_cells(book, trace, detail=True, progress=progress):
         found_formula, value = book.found(cell)
         if found_formula and value is None and same_formula(found_formula, formula):
             values = values or Evaluated(book)

@@ -21,10 +21,11 @@ from ..limits import MAX_SPEC_LINES, MAX_STEPS
 from ..engine.training import Model, Start, batches, sample_orders, train
 from ..errors import SpecError, WorkbookError
 from ..sheet.exercise import Scope
-from ..sheet.layout import DATA, EXERCISE_SECTIONS, HISTORY, META, META_SPEC_ROW, PARAMS, SETTING_NAMES, SETTINGS, Cell, Sheets, choose_layout
+from ..sheet.layout import (DATA, EXERCISE_SECTIONS, FORMAT_VERSION, HISTORY, META, META_SPEC_ROW, PARAMS, SETTING_NAMES,
+                            SETTINGS, Cell, Sheets, choose_layout)
 from ..spec import Spec, parse_spec
 
-FORMAT_VERSIONS = (1,)  # the hidden sheet's layouts this reader knows
+FORMAT_VERSIONS = (FORMAT_VERSION,)  # the hidden sheet's layouts this reader knows
 SETTING_KEYS = {"lr": "lr", "momentum": "momentum", "beta1": "beta1", "beta2": "beta2", "alpha": "alpha",
                 "eps": "eps", "l1": "l1", "l2": "l2", "lr_decay": "lr_decay"}  # [train] keys; delta is [loss]
 
@@ -84,25 +85,35 @@ def _meta_count(meta, row: int, what: str, name: str) -> int:
     return int(value)
 
 
+def _refuse_a_comparison(meta, name):
+    """Refused before the rest is read: a comparison, or a workbook of another format."""
+    if meta.get((1, 1), (None, "auto"))[1] == "function":
+        raise WorkbookError("a workbook of gradient descent on a function: read, resume and audit take the "
+                            "workbook of a network for now", name)
+    version = meta.get((0, 1), (None, None))[1]
+    version = int(version) if isinstance(version, float) and version.is_integer() else version
+    if meta.get((0, 0), (None, None))[1] == "sheetnet" and version != FORMAT_VERSION:
+        raise WorkbookError(f"written by another version of sheetnet (workbook format {version}, this one reads "
+                            f"{FORMAT_VERSION}): write it again with `sheetnet train`", name)
+    if meta.get((1, 1), (None, "auto"))[1] == "comparison":
+        raise WorkbookError("a comparison of several runs (sheetnet compare): read, resume and audit take the "
+                            "workbook of one run", name)
+
+
 @damaged_is_error
 def open_book(path: str) -> Book:
     """Read a workbook sheetnet wrote (and a person may have edited since)."""
     if not os.path.isfile(path):
         raise WorkbookError("no such file", path)
-    cells = read_cells(path)
     name = os.path.basename(path)
+    _refuse_a_comparison(read_cells(path, sheets=[META]).get(META, {}), name)  # before reading it all
+    cells = read_cells(path)
     if META not in cells:
         raise WorkbookError(f"not a sheetnet workbook: no sheet '{META}'", name)
     meta = cells[META]
     if meta.get((0, 0), (None, None))[1] != "sheetnet":
         raise WorkbookError(f"not a sheetnet workbook: sheet '{META}' is not sheetnet's", name)
     layout_name = meta.get((1, 1), (None, "auto"))[1]
-    if layout_name == "function":
-        raise WorkbookError("a workbook of gradient descent on a function: read, resume and audit take the "
-                            "workbook of a network for now", name)
-    if layout_name == "comparison":
-        raise WorkbookError("a comparison of several runs (sheetnet compare): read, resume and audit take the "
-                            "workbook of one run", name)
     for sheet in (SETTINGS, DATA, PARAMS):
         if sheet not in cells:
             raise WorkbookError(f"not a sheetnet workbook: no sheet '{sheet}'", name)

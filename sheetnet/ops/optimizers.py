@@ -12,8 +12,8 @@ on the first step, when every state starts at 0; ``cur`` to this step's cells, f
 derived values in ``shown``), and ``xl_param(p, g, state, lr)`` the
 formula of the updated parameter.  Settings are referred to through ``hp``, which maps each
 setting (``momentum``, ``beta1``, ``beta2``, ``alpha``, ``eps``) to its reference: by default the
-workbook's defined name of the same spelling; the walk-through passes symbols that print as the
-setting's value.
+workbook's defined name (``momentum``, ``beta_1``, ``beta_2``, ``alpha``, ``eps``); the
+walk-through passes symbols that print as the setting's value.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from .registry import Registry
 
 OPTIMIZERS = Registry("optimizer")
 SETTINGS = ("momentum", "beta1", "beta2", "alpha", "eps")
-NAMES = {key: key for key in SETTINGS}  # each setting by its defined name
+NAMES = {"momentum": "momentum", "beta1": "beta_1", "beta2": "beta_2", "alpha": "alpha", "eps": "eps"}  # defined names
 
 
 def _decayed(coef: str, prev: str | None, new: str) -> str:

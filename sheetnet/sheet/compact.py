@@ -3,7 +3,7 @@ thousands of steps as a live chain."""
 
 from __future__ import annotations
 
-from .layout import SECTION_OF, SECTION_TITLES, STATE_KINDS
+from .layout import SECTION_OF, SECTION_TITLES, STATE_KINDS, VALUE_WIDTH
 
 EQ_CHARS_PER_LINE = 16  # about as many characters of an equation fit a line of a 14-wide column
 EQ_MAX_LINES = 4  # the equation row's height, at most (the frozen header stays small)
@@ -52,5 +52,5 @@ def write(w, ws):
         ws.write_row(lay.row(k), cells)
     ws.freeze_panes(lay.HEAD_ROWS, 2)
     ws.set_column(0, 1, 7)
-    ws.set_column(2, lay.n_cols, 14)
+    ws.set_column(2, lay.n_cols, VALUE_WIDTH)
 

@@ -40,7 +40,7 @@ class StepFormulas:
 
     # -- one formula per kind ----------------------------------------------------
     def formula(self, kind, layer, item, step, pos=0) -> str:
-        return getattr(self, "f_" + kind)(layer, item, step, pos)
+        return self.r.named(getattr(self, "f_" + kind)(layer, item, step, pos))
 
     def f_in(self, layer, i, step, pos):
         return self.r.source("in", i, step, pos)

@@ -29,7 +29,7 @@ GUIDE_LINES = [
     ("", "Data — one row per sample: the inputs, then the targets t."),
     ("", "Parameters — the starting weights: rows = receiving unit, columns = sending unit, last column = bias."),
     ("", "{steps_sheets}"),
-    ("", "History — the loss of every step, the parameters after every epoch, and a chart of the loss."),
+    ("", "Losses — the loss of every step, the parameters after every epoch, and a chart of the loss."),
     ("", ""),
     ("head", "Notation"),
     ("", "net_u = Σ_i w·out_i + b: the net input of unit u;  out_u = f(net_u): its output;  t_u: its target."),

@@ -1,8 +1,9 @@
-"""The History sheet: the loss of every step, the parameters after every epoch, a chart."""
+"""The Losses sheet (not "History", which English Excel reserves): the loss of every step,
+the parameters after every epoch, a chart."""
 
 from __future__ import annotations
 
-from .layout import HISTORY, ref
+from .layout import HISTORY, VALUE_WIDTH, ref
 
 MARKERS_UP_TO = 30  # steps: a run this short is drawn with a marker on each point
 
@@ -20,7 +21,7 @@ def write(w, ws):
     P, sheets = w.model.params, lay.sheets
     loss_kind = lay.loss_kind()
     top = sheets.HISTORY_FIRST_ROW
-    ws.write_string(0, 0, "History: batch loss of every step (before its update) and parameters after every epoch",
+    ws.write_string(0, 0, "Losses: batch loss of every step (before its update) and parameters after every epoch",
                     f["title"])
     if getattr(trace, "diverged_at", None) is not None:
         ws.write_string(1, 0, diverged_note(trace), f["title"])
@@ -53,6 +54,8 @@ def write(w, ws):
     n = lay.n_steps
     chart.add_series({"name": "batch loss", "categories": [here, top, 0, top + n - 1, 0],
                       "values": [here, top, 2, top + n - 1, 2], "line": {"width": 1.5},
+                      # cached points, for viewers that draw charts without recalculating
+                      "categories_data": list(range(1, n + 1)), "values_data": [float(x) for x in trace.loss[:n]],
                       "marker": {"type": "circle", "size": 5} if n <= MARKERS_UP_TO else {"type": "none"}})
     chart.set_title({"name": "Loss per step"})
     chart.set_x_axis({"name": "step", "min": 0, "max": max(n, 2), "num_format": "0",
@@ -62,6 +65,6 @@ def write(w, ws):
     ws.insert_chart(2, 4, chart, {"x_scale": 1.3, "y_scale": 1.2})
     ws.freeze_panes(top, 0)
     ws.set_column(0, 1, 7)
-    ws.set_column(2, 2, 14)
+    ws.set_column(2, 2, VALUE_WIDTH)
     ws.set_column(pcol, pcol, 11)
-    ws.set_column(pcol + 1, pcol + P.size, 13)
+    ws.set_column(pcol + 1, pcol + P.size, VALUE_WIDTH)

@@ -29,16 +29,30 @@ MAX_ROWS = 1_048_576
 MAX_COLS = 16_384
 MAX_FORMULA = 8_192
 MAX_SHEET_NAME = 31
+# characters of a column of computed values: the widest a value shows, -3.71504283E-04 (15),
+# with a margin, so that LibreOffice at default zoom shows no ### (gallery checked by rendering)
+VALUE_WIDTH = 16
+MAX_STEP_SHEETS = 200  # --layout steps past this is no longer a book to page through
 
-SETTINGS, DATA, PARAMS, HISTORY, GUIDE, RUN = "Settings", "Data", "Parameters", "History", "Guide", "Run"
+# ("History" is reserved by English Excel: its interface will not name a sheet so)
+SETTINGS, DATA, PARAMS, HISTORY, GUIDE, RUN = "Settings", "Data", "Parameters", "Losses", "Guide", "Run"
+FORMAT_VERSION = 2  # of the workbook; 2: sheet Losses (was History), names beta_1/beta_2, adam_eta
 META = "_sheetnet"  # hidden: format version, layout, exercise, start, the spec as TOML
 META_SPEC_ROW = 6  # the TOML, one line per row, from here
 
-# defined names of the settings, as formulas use them (XlsxWriter refuses names that look
-# like cell references, such as l1 or l2)
-SETTING_NAMES = {"lr": "eta", "momentum": "momentum", "beta1": "beta1", "beta2": "beta2", "alpha": "alpha",
+# defined names of the settings, as formulas use them: none may read as a cell reference
+# in any engine (letters then digits, like l1 or beta1, is a column and a row under the
+# OpenDocument rule and in engines with wide sheets), hence the underscores
+SETTING_NAMES = {"lr": "eta", "momentum": "momentum", "beta1": "beta_1", "beta2": "beta_2", "alpha": "alpha",
                  "eps": "eps", "l1": "lambda_l1", "l2": "lambda_l2", "lr_decay": "lr_decay", "delta": "huber_delta"}
 SETTINGS_FIRST_ROW = 3
+
+
+def setting_name(name: str, prefix: str = "") -> str:
+    """The workbook-wide name of a setting: ``eta``, or ``adam_eta`` for the run whose sheets
+    are prefixed ``adam `` (Google Sheets has no names local to a sheet)."""
+    label = "".join(c if c.isalnum() else "_" for c in prefix.strip())
+    return f"{label}_{name}" if label else name
 
 
 @dataclass(frozen=True)
@@ -276,7 +290,7 @@ class _Layout:
         return [last[e] for e in sorted(last)]
 
     def loss_kind(self) -> str:
-        """The quantity the History shows: the batch loss, with the penalty if there is one."""
+        """The quantity the Losses sheet shows: the batch loss, with the penalty if there is one."""
         return "L" if any(b.kind == "L" for b in self.blocks) else "data_loss"
 
 
@@ -431,6 +445,9 @@ def choose_layout(model, steps, orders, layout: str = "auto", max_step_sheets: i
     n_steps = len(steps)
     if layout == "auto":
         layout = "steps" if n_steps <= max_step_sheets else "compact"
+    elif layout == "steps" and n_steps > MAX_STEP_SHEETS:
+        raise ValueError(f"--layout steps would write {n_steps:,} step sheets, more than {MAX_STEP_SHEETS}; "
+                         "use --layout compact (one row per step) or train for fewer epochs")
     lay = (StepsLayout if layout == "steps" else CompactLayout)(model, steps, orders, start, prefix)
     if lay.n_rows > MAX_ROWS:
         raise ValueError(f"{n_steps} steps need {lay.n_rows:,} rows, more than Excel's {MAX_ROWS:,}; "

@@ -3,7 +3,9 @@ formula a workbook holds) or as a name (the equation shown beside it)."""
 
 from __future__ import annotations
 
-from .layout import PARAM_KINDS, SETTING_NAMES, ref, ref_range
+import re
+
+from .layout import PARAM_KINDS, SETTING_NAMES, ref, ref_range, setting_name
 from ..ops.symbols import Symbols, pretty
 
 
@@ -13,6 +15,17 @@ class CellRefs:
     def __init__(self, layout):
         self.lay = layout
         self.step = 0
+        prefix = layout.sheets.prefix  # runs that share a workbook: adam_eta, sgd_eta, …
+        self.names = {n: setting_name(n, prefix) for n in SETTING_NAMES.values()} if prefix else {}
+
+    # a quoted sheet name or a string, kept; else a name not followed by "(" (a function)
+    _TOKEN = re.compile(r"'[^']*'|\"[^\"]*\"|(?<![\w.])([A-Za-z_][\w.]*)(?![\w.(!])")
+
+    def named(self, text: str) -> str:
+        """``text`` with the settings' names as this run's workbook-wide names."""
+        if not self.names:
+            return text
+        return self._TOKEN.sub(lambda m: self.names.get(m.group(1), m.group(0)) if m.group(1) else m.group(0), text)
 
     def at(self):
         return self.lay.sheet(self.step)
@@ -95,6 +108,9 @@ class NameRefs(CellRefs):
         if self.lay.previous_state(state, idx, step) is None:
             return None
         return self.sym(f"{self.name(state, None, idx)}_prev", 0.0)
+
+    def named(self, text: str) -> str:
+        return text
 
     def setting(self, key):
         return self.sym({"lr": "η", "lr_decay": "lr_decay", "l1": "λ1", "l2": "λ2", "delta": "δ_huber",

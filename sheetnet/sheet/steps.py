@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from itertools import groupby
 
-from .layout import PARAM_KINDS, SECTION_TITLES
+from .layout import PARAM_KINDS, SECTION_TITLES, VALUE_WIDTH
 
 GRID_TITLES = {"in": "pixels", "kernel": "filters", "net": "net", "out": "out", "delta": "δ"}
 PARAM_HEADS = {"p0": "start", "gs": "g (sample {n})", "g": "gradient g", "p1": "updated"}
@@ -67,15 +67,24 @@ def write(w, ws, k):
             head = PARAM_HEADS.get(kind) or opt.equations.get(kind, kind)
             if kind == "p1" and not w.scope.equations_hidden:
                 head += ": " + opt.equations["param"]
+                if any(lay.frozen(idx) for idx in range(w.model.params.size)):
+                    head += "; grey rows frozen: w⁺ = w"  # the rule above does not hold there
             text(hr, col, head, f["head"])
     P = w.model.params
+    frozen = [idx for idx in range(P.size) if lay.frozen(idx)]
     for idx in range(P.size):
         row = lay.param_first_row + idx
+        if idx in frozen:
+            text(row, 0, f"{P.labels[idx]} (frozen)", f["frozen_label"])
+            text(row, 1, f"frozen: {P.labels[idx]}⁺ = {P.labels[idx]} (gradient not used)", f["eq"])
+            continue
         text(row, 0, P.labels[idx], f["label"])
         text(row, 1, w.equation("gs", None, idx, k), f["eq"])
     pixel = f["pixel"] if lay.grids.get(("in", None)) else None
+    frozen_rows = {lay.param_first_row + idx for idx in frozen}
     for row, col, kind, formula, value in w.step_cells(k):
-        cells.append((row, col, "f", formula, value, pixel if kind == "in" else None))
+        fmt = pixel if kind == "in" else f["frozen"] if kind == "p1" and row in frozen_rows else None
+        cells.append((row, col, "f", formula, value, fmt))
     cells.sort(key=lambda c: (c[0], c[1]))
     ws.set_row(hr, 45)  # before the rows are written: constant-memory mode ignores it afterwards
     for row, group in groupby(cells, key=lambda c: c[0]):
@@ -86,7 +95,7 @@ def write(w, ws, k):
     ws.freeze_panes(4, 2)
     ws.set_column(0, 0, 13)
     ws.set_column(1, 1, 38)
-    ws.set_column(2, lay.n_cols, 13 if lay.grids else 15)  # grids: narrower, so a map fits the eye
+    ws.set_column(2, lay.n_cols, VALUE_WIDTH)  # -3.71504283E-04 fits: no cell shows ###
 
 
 

@@ -24,6 +24,7 @@ from .formulas import StepFormulas
 from .layout import (
     DATA,
     EXERCISE_SECTIONS,
+    FORMAT_VERSION,
     GUIDE,
     HISTORY,
     MAX_FORMULA,
@@ -36,6 +37,7 @@ from .layout import (
     Cell,
     CompactLayout,
     choose_layout,
+    setting_name,
 )
 from .exercise import Pending, Scope
 from .refs import CellRefs, NameRefs
@@ -46,7 +48,6 @@ from .values import StepValues
 
 NUM_FORMAT = "0.000000000"
 SMALL_FORMAT = "0.00000000E+00"
-FORMAT_VERSION = 1
 WEIGHT_SCALE = {"type": "3_color_scale", "min_color": "#9DC3E6", "mid_color": "#FFFFFF", "max_color": "#F4B183"}
 
 
@@ -70,12 +71,13 @@ def check_output_path(path: str, reading=None):
 
 
 def write_workbook(trace, path: str, layout: str = "auto", blank: tuple[str, ...] = (), scope=None,
-                   student: tuple[str, str] | None = None) -> str:
+                   student: tuple[str, str] | None = None, progress=None) -> str:
     """Write the run as an .xlsx of live formulas with cached values; returns the layout used.
 
     ``blank``: exercise sections (see layout.EXERCISE_SECTIONS) whose cells are left empty
     and highlighted for a student to fill in; ``scope`` (exercise.Scope): which of them;
-    ``student``: (id, name) of the student a class exercise is for."""
+    ``student``: (id, name) of the student a class exercise is for.  ``progress(done, total)``,
+    if given, is called as the steps are written."""
     check_output_path(path)
     model = Model(trace.spec)
     try:
@@ -88,6 +90,7 @@ def write_workbook(trace, path: str, layout: str = "auto", blank: tuple[str, ...
                                        "strings_to_numbers": False, "strings_to_urls": False})
         writer = Writer(wb, trace, model, lay, blank, scope)
         writer.student = student
+        writer.progress = progress
         writer.write()
         wb.close()
     return lay.name
@@ -115,6 +118,7 @@ class Writer:
         self.blank = tuple(blank)
         self.scope = scope or Scope()
         self.settings_named = {}
+        self.progress = None  # progress(done, total) as the steps are written
         self.answer_kinds = {kind for section in self.blank for kind in EXERCISE_SECTIONS[section]}
         self.pending = Pending() if self.blank else None  # answers and what depends on them
         self.refs = CellRefs(lay)
@@ -137,6 +141,9 @@ class Writer:
             "int": f({"num_format": "0"}),
             "pixel": f({"num_format": "[=0]0;[=1]0;0.000", "align": "center"}),  # LibreOffice would carry the data's format over a General one
             "text": f({}),
+            # a frozen parameter (freeze_biases): grey, so the update rule's header reads as not applying
+            "frozen": f({"num_format": NUM_FORMAT, "font_color": "#7F7F7F", "bg_color": "#EDEDED"}),
+            "frozen_label": f({"bold": True, "font_color": "#7F7F7F", "bg_color": "#EDEDED"}),
         }
 
     def sheet(self, name):
@@ -201,15 +208,10 @@ class Writer:
             self.define_setting(name, cell)
 
     def define_setting(self, name: str, cell: Cell):
-        """The defined name a formula uses for a setting: workbook-wide, or, when several runs
-        share the workbook, local to each sheet of this run that computes (XlsxWriter takes
-        the sheet name unquoted there)."""
-        scopes = [""]
-        if self.lay.sheets.prefix:
-            scopes = [s + "!" for s in dict.fromkeys(self.lay.sheet(k) for k in range(self.lay.n_steps))]
-        for scope in scopes:
-            if self.wb.define_name(scope + name, "=" + cell.where(absolute=True)) == -1:
-                raise WorkbookError(f"cannot define the name {name!r}", cell.where())
+        """The workbook-wide defined name a formula uses for a setting (``adam_eta`` when
+        several runs share the workbook: Google Sheets has no names local to a sheet)."""
+        if self.wb.define_name(name, "=" + cell.where(absolute=True)) == -1:
+            raise WorkbookError(f"cannot define the name {name!r}", cell.where())
 
     def write_meta(self, ws):
         """The hidden sheet the reader starts from: format, layout and the spec as TOML."""
@@ -246,6 +248,7 @@ class Writer:
             ws.write_string(SETTINGS_FIRST_ROW - 1, c, h, self.fmt["head"])
         for key, name in SETTING_NAMES.items():
             cell = self.lay.sheets.setting(key)
+            name = setting_name(name, self.lay.sheets.prefix)
             ws.write_string(cell.row, 0, name, self.fmt["label"])
             ws.write_number(cell.row, 1, values[key], self.fmt["input"])
             ws.write_string(cell.row, 2, meaning[key], self.fmt["text"])
@@ -277,7 +280,7 @@ class Writer:
                 ws.write_number(c.row, self.lay.sheets.data("t", n, k).col, v, self.fmt["input"])
         ws.freeze_panes(hr + 1, 1)
         ws.set_column(0, 0, 8)
-        ws.set_column(1, len(ins) + len(outs), 12)
+        ws.set_column(1, len(ins) + len(outs), 14)
 
     def write_parameters(self, ws):
         spec, P, sheets = self.trace.spec, self.model.params, self.lay.sheets
@@ -329,7 +332,7 @@ class Writer:
                     c = sheets.start_state(name, idx)
                     ws.write_number(c.row, c.col, float(start.state[name][idx]), self.fmt["input"])
         ws.set_column(0, 0, 12)
-        ws.set_column(1, width, 12)
+        ws.set_column(1, width, 14)
 
     # -- the steps -------------------------------------------------------------------
     def equation(self, kind, layer, item, k, pos=0) -> str:
@@ -340,6 +343,8 @@ class Writer:
 
     def step_cells(self, k):
         """(row, col, kind, formula, value) of every cell of step k, row by row, left to right."""
+        if self.progress is not None:
+            self.progress(k + 1, self.lay.n_steps)
         self.refs.step = k
         vals = StepValues(self.trace, self.model, k)
         if self.pending is not None:  # an exercise: built in computation order, then written row by row

@@ -52,7 +52,7 @@ def parse_spec(raw: dict, path: str = "<spec>") -> Spec:
     fname = os.path.basename(path)
     base_dir = os.path.dirname(os.path.abspath(path)) if path != "<spec>" else os.getcwd()
     no_unknown(raw, TOP_KEYS, fname)
-    for key in ("layers", "loss", "train", "data"):
+    for key in ("layers", "loss", "data"):  # [train] has a default for every key
         if key not in raw:
             raise SpecError(f"missing required {'[[layers]] tables' if key == 'layers' else f'[{key}] table'}", fname)
     name = raw.get("name", "")
@@ -63,7 +63,7 @@ def parse_spec(raw: dict, path: str = "<spec>") -> Spec:
         raise SpecError(why, f"{fname}, key 'name'")
     layers = parse_layers(raw["layers"], fname)
     loss = parse_loss(as_table(raw["loss"], "[loss]", fname), fname)
-    train = parse_train(as_table(raw["train"], "[train]", fname), fname)
+    train = parse_train(as_table(raw.get("train", {}), "[train]", fname), fname)
     data = parse_data(as_table(raw["data"], "[data]", fname), fname, base_dir, layers, loss)
     check_pairing(layers, loss, fname)
     compare = parse_compare(as_table(raw.get("compare", {}), "[compare]", fname), fname, train, layers)
