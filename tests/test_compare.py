@@ -146,9 +146,9 @@ def test_a_sweep_workbook_holds_every_run_live(tmp_path):
     out = tmp_path / "sweep.xlsx"
     traces = write_comparison(runs(spec), str(out))
     cells = read_cells(str(out))
-    assert {"η 0.5 Run", "η 4 Run", "η 0.5 History", "η 4 History", "Compare"} <= set(cells)
+    assert {"η 0.5 Run", "η 4 Run", "η 0.5 Losses", "η 4 Losses", "Compare"} <= set(cells)
     for label, trace in traces.items():
-        hist = cells[f"{label} History"]
+        hist = cells[f"{label} Losses"]
         np.testing.assert_allclose([hist[(3 + k, 2)][1] for k in range(trace.n_steps)], trace.loss, rtol=0)
     assert cells["Compare"][(4, 0)][1] == "η 0.5"
 

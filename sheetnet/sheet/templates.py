@@ -24,6 +24,7 @@ import re
 
 from .formulas import StepFormulas
 from .layout import SETTING_NAMES, CompactLayout, col_name, ref, ref_range
+from .refs import CellRefs
 
 _MARK = re.compile("\x01(\\d+)\x02")
 
@@ -36,6 +37,7 @@ class _Marks:
         self.marks: list[tuple] = []
         self.index: dict = {}
         self.asked_prev = False  # did the formula being built ask for a state of the step before?
+        self._cell_refs = CellRefs(lay)
 
     def _mark(self, what: tuple) -> str:
         n = self.index.get(what)
@@ -43,6 +45,11 @@ class _Marks:
             n = self.index[what] = len(self.marks)
             self.marks.append(what)
         return f"\x01{n}\x02"
+
+    def named(self, text: str) -> str:
+        """The settings' names as this run's workbook-wide names (as CellRefs.named): the same
+        for every step, so the template carries them."""
+        return self._cell_refs.named(text)
 
     def one(self, kind, layer, item, pos=0):
         return self._mark(("one", kind, layer, item, pos))
