@@ -446,7 +446,7 @@ def _walk(run, steps, sample, as_json, chain=False, names="mazur", start=None):
     out = []
     largest = max(len(trace.step(k).samples) for k in range(steps))
     if sample > largest:
-        raise SheetnetError(f"--sample {sample}: the batches of these steps have at most {largest} samples")
+        raise SheetnetError(f"--sample {sample}: the batches of these steps have only {plural(largest, 'sample')}")
     for k in range(steps):
         view = trace.step(k)
         if sample > len(view.samples):  # a short last batch: say so, and go on

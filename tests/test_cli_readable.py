@@ -43,7 +43,7 @@ def test_examples_toml_refuses_in_one_line(args, words):
 
 def test_one_step_is_one_step_not_one_steps():
     out = run("train", "mazur").stdout
-    assert ": 1 step, loss" in out
+    assert ": 1 step in 1 epoch" in out
     assert "1 steps" not in out
 
 

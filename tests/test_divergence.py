@@ -84,7 +84,7 @@ def test_diverged_workbook_is_clean(diverged):
     book = folder / "square.xlsx"
     assert numbers_are_finite(book) > 149 * 3
     wb = openpyxl.load_workbook(book, read_only=True)
-    assert "diverged at step 150" in wb["History"]["A2"].value
+    assert "diverged at step 150" in wb["Losses"]["A2"].value
     read = run_cli(["read", book, "--json"], folder / "t1")
     assert read.exit_code == 0 and json.loads(read.stdout)["recomputed"] is False, read.stderr
     assert run_cli(["audit", book], folder / "t2").exit_code == 0

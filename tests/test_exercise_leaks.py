@@ -112,7 +112,7 @@ def test_every_engine_computes_what_the_exercise_caches(books, name):
 def test_history_and_the_next_step_wait_for_the_answers(books):
     paths = books[0]
     cells = read_cells(paths["mazur-2"])
-    loss = cells["History"][(3, 2)]
+    loss = cells["Losses"][(3, 2)]
     assert loss[0].startswith("IF(COUNT(") and loss[1] == ""
     # Step 2 starts from Step 1's updated weights: empty until they are answered
     p0 = [v for (r, c), (f, v) in cells["Step 2"].items() if f and "'Step 1'!" in f]

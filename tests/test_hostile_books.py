@@ -30,8 +30,8 @@ def inline(text):
 
 # (case id, workbook, sheet, cell, new cell XML ({ref} = the cell), words in the error line)
 CELL_CASES = [
-    ("loss-is-text", "run", "History", "C4", inline("abc"), ["History", "C4"]),
-    ("loss-is-#DIV/0!", "run", "History", "C4", '<c r="{ref}" t="e"><v>#DIV/0!</v></c>', ["History", "C4"]),
+    ("loss-is-text", "run", "Losses", "C4", inline("abc"), ["Losses", "C4"]),
+    ("loss-is-#DIV/0!", "run", "Losses", "C4", '<c r="{ref}" t="e"><v>#DIV/0!</v></c>', ["Losses", "C4"]),
     ("number-cell-holds-abc", "run", "Settings", "B4", '<c r="{ref}"><v>abc</v></c>', ["Settings", "B4", "not a number"]),
     ("start_step-abc", "run", "_sheetnet", "B4", inline("abc"), ["_sheetnet", "B4", "start_step"]),
     ("start_step-#REF!", "run", "_sheetnet", "B4", '<c r="{ref}" t="e"><v>#REF!</v></c>', ["B4", "start_step"]),
@@ -56,7 +56,7 @@ def test_damaged_cell(books, tmp_path, case, book, sheet, ref, new, expected):
         result = run_cli(cmd, tmp_path / "tmpdir")
         if case.startswith("loss-is") and result.exit_code == 0:
             # a damaged History loss is not trusted: read recomputes and says which cell, audit flags it
-            assert "History" in result.stderr and "C4" in result.stderr and "recomputed" in result.stdout
+            assert "Losses" in result.stderr and "C4" in result.stderr and "recomputed" in result.stdout
             continue
         if case.startswith("loss-is"):
             assert result.exit_code == 1 and "C4" in result.stdout, (result.exit_code, result.stdout)
@@ -133,7 +133,7 @@ BILLION_LAUGHS = (b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
 
 # (case id, workbook, edit of the parts or a patch of the bytes, command, words in the error line)
 ARCHIVE_CASES = [
-    ("history-sheet-deleted", "run", _drop_sheet("History"), "read", ["History", "missing"]),
+    ("history-sheet-deleted", "run", _drop_sheet("Losses"), "read", ["Losses", "missing"]),
     ("step-sheet-renamed", "run", _rename_sheet("Step 1", "Schritt 1"), "read", ["Step 1", "missing"]),
     ("hidden-spec-epochs-1e9", "run", _hidden_spec("epochs = 3", "epochs = 1000000000"), "read", ["epochs"]),
     ("hidden-spec-name-DEL", "run", _hidden_spec('name = "small"', 'name = "a\x7fb"'), "read", ["_sheetnet"]),

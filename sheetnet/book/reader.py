@@ -93,8 +93,8 @@ def _refuse_a_comparison(meta, name):
     version = meta.get((0, 1), (None, None))[1]
     version = int(version) if isinstance(version, float) and version.is_integer() else version
     if meta.get((0, 0), (None, None))[1] == "sheetnet" and version != FORMAT_VERSION:
-        raise WorkbookError(f"written by another version of sheetnet (workbook format {version}, this one reads "
-                            f"{FORMAT_VERSION}): write it again with `sheetnet train`", name)
+        raise WorkbookError(f"written by another version of sheetnet (workbook format {str(version)[:20]}, this one "
+                            f"reads {FORMAT_VERSION}): write it again with `sheetnet train`", f"{name}, sheet '{META}', cell B1")
     if meta.get((1, 1), (None, "auto"))[1] == "comparison":
         raise WorkbookError("a comparison of several runs (sheetnet compare): read, resume and audit take the "
                             "workbook of one run", name)

@@ -76,7 +76,8 @@ def write(w, ws, k):
         row = lay.param_first_row + idx
         if idx in frozen:
             text(row, 0, f"{P.labels[idx]} (frozen)", f["frozen_label"])
-            text(row, 1, f"frozen: {P.labels[idx]}⁺ = {P.labels[idx]} (gradient not used)", f["eq"])
+            if not w.scope.equations_hidden:  # an exercise without equations shows none, here too
+                text(row, 1, f"frozen: {P.labels[idx]}⁺ = {P.labels[idx]} (gradient not used)", f["eq"])
             continue
         text(row, 0, P.labels[idx], f["label"])
         text(row, 1, w.equation("gs", None, idx, k), f["eq"])
