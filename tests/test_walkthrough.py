@@ -83,8 +83,8 @@ def test_frozen_biases_say_so_once(mazur_chain):
     assert line == "b[h1]⁺ = b[h1] = 0.35  (biases are frozen in this run)"
 
 
-def test_demo_names_mazurs_erratum():
-    result = run("demo", "-o", "unused.xlsx")
+def test_demo_names_mazurs_erratum(tmp_path):
+    result = run("demo", "-o", str(tmp_path / "mazur.xlsx"))
     assert result.exit_code == 0, result.stderr
     text = " ".join(result.stdout.split())
     assert "0.291027924" in text and "after this step the total error is 0.291027774" in text
