@@ -46,6 +46,8 @@ def atomic_path(path: str, suffix: str = ".part"):
     saved = tempfile.tempdir
     private = tmp = None
     try:
+        # signals wait while the files are made and named, so cleanup always knows them
+        held = _hold_signals()
         try:
             private = tempfile.mkdtemp(prefix="sheetnet-")
             fd, tmp = tempfile.mkstemp(prefix=".sheetnet-", suffix=suffix, dir=folder)
@@ -53,6 +55,8 @@ def atomic_path(path: str, suffix: str = ".part"):
         except OSError as e:
             where = "the temporary folder" if private is None else "the output folder"
             raise OutputError(f"cannot write a file in {where}: {describe_os_error(e)}", path) from None
+        finally:
+            _release_signals(held)
         tempfile.tempdir = private
         try:
             yield tmp
@@ -61,11 +65,30 @@ def atomic_path(path: str, suffix: str = ".part"):
         except OSError as e:
             raise OutputError(f"cannot write the file: {describe_os_error(e)}", path) from None
     finally:
-        tempfile.tempdir = saved
-        if tmp is not None and os.path.exists(tmp):
-            os.remove(tmp)
-        if private is not None:
-            shutil.rmtree(private, ignore_errors=True)
+        held = _hold_signals()  # a signal now waits until the cleanup is done
+        try:
+            tempfile.tempdir = saved
+            if tmp is not None and os.path.exists(tmp):
+                os.remove(tmp)
+            if private is not None:
+                shutil.rmtree(private, ignore_errors=True)
+        finally:
+            _release_signals(held)
+
+
+_HELD = {signal.SIGINT, signal.SIGTERM, getattr(signal, "SIGHUP", signal.SIGTERM)}
+
+
+def _hold_signals():
+    """Block SIGINT/SIGTERM/SIGHUP (they stay pending); the previous mask, or None."""
+    if not hasattr(signal, "pthread_sigmask"):
+        return None
+    return signal.pthread_sigmask(signal.SIG_BLOCK, _HELD)
+
+
+def _release_signals(previous):
+    if previous is not None:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def make_tempdir(prefix: str, where: str) -> str:
