@@ -18,6 +18,7 @@ import re
 
 import numpy as np
 
+from .engine.network import with_parameters
 from .engine.training import Model, train
 from .errors import SheetnetError
 from .files import atomic_path
@@ -80,13 +81,7 @@ def student_spec(spec, course_seed: int, student_id: str):
     P = Model(spec).params
     shift = student_rng(course_seed, student_id).integers(-10, 11, size=P.size) * (SHIFT / 10)
     theta = np.round(P.theta + shift, 12)  # 0.15 + 0.03 is 0.18, not 0.18000000000000002
-    layers = list(spec.layers)
-    for l, layer in enumerate(spec.layers[1:]):
-        if layer.kind != "maxpool":
-            w = P.W(theta, l).copy()
-            w = w.reshape(len(w), layer.kernel, layer.kernel) if layer.kind == "conv" else w
-            layers[l + 1] = dataclasses.replace(layer, weights=w, biases=P.b(theta, l).copy())
-    return dataclasses.replace(spec, layers=tuple(layers))
+    return with_parameters(spec, theta, P)
 
 
 def write_class(spec, students, folder, course_seed, blank, scope, write) -> list[str]:

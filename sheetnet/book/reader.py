@@ -18,6 +18,7 @@ import numpy as np
 from .cells import Error, damaged_is_error, read_cells
 from ..engine.budget import check_budget
 from ..limits import MAX_SPEC_LINES, MAX_STEPS
+from ..engine.network import with_parameters
 from ..engine.training import Model, Start, batches, sample_orders, train
 from ..errors import SpecError, WorkbookError
 from ..sheet.exercise import Scope
@@ -187,14 +188,8 @@ def _edited_spec(book: Book, spec: Spec, sheets) -> Spec:
                          for k in range(n_out)] for s in range(n)])
     P = model.params
     theta = np.array([book.number(sheets.param(i), f"starting value of {P.labels[i]}") for i in range(P.size)])
-    layers = list(spec.layers)
-    for l, layer in enumerate(spec.layers[1:]):
-        if layer.kind != "maxpool":
-            w = P.W(theta, l).copy()
-            w = w.reshape(len(w), layer.kernel, layer.kernel) if layer.kind == "conv" else w
-            layers[l + 1] = dataclasses.replace(layer, weights=w, biases=P.b(theta, l).copy())
     data = dataclasses.replace(spec.data, inputs=inputs, targets=targets, source="workbook")
-    return dataclasses.replace(spec, layers=tuple(layers), data=data)
+    return dataclasses.replace(with_parameters(spec, theta, P), data=data)
 
 
 # --------------------------------------------------------------------------- stored values

@@ -6,6 +6,7 @@ handful of numpy calls, and lets the trace record a step with one copy.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from functools import cached_property
 
@@ -146,3 +147,16 @@ def init_values(scheme: str, shape: tuple[int, int], rng, fans=None) -> tuple[np
     if scheme == "zeros":
         return np.zeros(shape), zeros_b
     raise ValueError(scheme)  # pragma: no cover - the spec validates the name
+
+
+def with_parameters(spec: Spec, theta, params: "Parameters | None" = None) -> Spec:
+    """The spec whose layers start from the flat parameter vector ``theta`` (explicit weights and
+    biases; conv kernels as k×k grids)."""
+    P = params or Parameters(spec)
+    layers = list(spec.layers)
+    for l, layer in enumerate(spec.layers[1:]):
+        if layer.kind != "maxpool":
+            w = P.W(theta, l).copy()
+            w = w.reshape(len(w), layer.kernel, layer.kernel) if layer.kind == "conv" else w
+            layers[l + 1] = dataclasses.replace(layer, weights=w, biases=P.b(theta, l).copy())
+    return dataclasses.replace(spec, layers=tuple(layers))
