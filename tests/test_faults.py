@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from hostile import SMALL, check_refused, run_cli, write_spec
+from hostile import SMALL, check_refused, run_cli, snapshot, write_spec
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -56,8 +56,8 @@ def _no_libreoffice(monkeypatch):
 
 
 FAULTS = {
-    # a folder that refuses new files (as a read-only folder does; the tests run as root, so simulated)
-    "read-only-folder": ("mkstemp", errno.EACCES, "permission denied"),
+    # a folder that refuses new files, as seen from inside the writer (test_read_only_folder makes a real one)
+    "refused-file": ("mkstemp", errno.EACCES, "permission denied"),
     # the disk fills up while the file is written: the rename into place is the last write
     "disk-full": ("replace", errno.ENOSPC, "no space left"),
     # TMPDIR is full: the writer's private temporary folder cannot be made
@@ -84,6 +84,39 @@ def test_file_system_fault(books, tmp_path, monkeypatch, command, fault):
     monkeypatch.setattr(target, what, fail)
     written = out.replace(".xlsx", ".toml") if command == "read --spec" else out
     check_refused(args, tmp_path, [os.path.basename(written), words], inputs=inputs, output=written)
+
+
+def _without_root_override():
+    """The command prefix that runs a program as this user but without root's power to write into
+    folders whose mode forbids it (the tests run as root in CI), or [] for an ordinary user."""
+    if os.geteuid() != 0:
+        return []
+    setpriv = shutil.which("setpriv")
+    assert setpriv, "setpriv (util-linux) is needed to test a read-only folder as root"
+    return [setpriv, "--bounding-set", "-dac_override,-dac_read_search,-fowner", "--"]
+
+
+@pytest.mark.parametrize("command", ["train", "resume", "read --spec", "exercise", "grading", "demo", "compare"])
+def test_read_only_folder(books, tmp_path, command):
+    """A real folder with mode r-x: the command says so in one line and leaves nothing behind."""
+    folder, tmpdir = tmp_path / "locked", tmp_path / "tmpdir"
+    folder.mkdir()
+    tmpdir.mkdir()
+    out = str(folder / "out.xlsx")
+    args, inputs = commands(books, out)[command]
+    before = snapshot(inputs)
+    os.chmod(folder, 0o555)
+    try:
+        env = dict(os.environ, PYTHONPATH=ROOT, TMPDIR=str(tmpdir), LANGUAGE="en")
+        proc = subprocess.run([*_without_root_override(), sys.executable, os.path.join(ROOT, "cli.py"), *args],
+                              env=env, capture_output=True, text=True, timeout=300)
+    finally:
+        os.chmod(folder, 0o755)
+    err = proc.stderr
+    assert proc.returncode == 2, (proc.returncode, err)
+    assert err.count("\n") == 1 and err.startswith("sheetnet: error:") and "permission denied" in err, err
+    assert os.listdir(folder) == [] and os.listdir(tmpdir) == []
+    assert snapshot(inputs) == before
 
 
 def test_output_into_proc(books, tmp_path):
