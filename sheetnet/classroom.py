@@ -1,10 +1,17 @@
 """An exercise for a whole class: one workbook per student with the student's own numbers,
 a teacher's key, and a gradebook of a folder of filled-in workbooks.
 
-Per-student numbers: every starting weight and bias θ becomes θ + d, where d is drawn
-uniformly from {−0.10, −0.09, …, +0.10} (2 decimals, so hand calculation stays easy) by
-numpy's PCG64 generator seeded with the first 8 bytes of SHA-256("<course seed>:<student id>").
-The same roster and course seed always give the same numbers; the data are not changed.
+Per-student numbers, drawn by numpy's PCG64 generator seeded with the first 8 bytes of
+SHA-256("<course seed>:<student id>"), so the same roster and course seed always give the
+same numbers:
+
+- ``weights``: every starting weight and bias θ becomes θ + d, d uniform on
+  {−0.10, −0.09, …, +0.10} (2 decimals, so hand calculation stays easy);
+- ``data``: every input value x of a column that holds more than the values 0 and 1 becomes
+  x + d, d uniform on {−0.05, −0.04, …, +0.05}; pixel and one-hot columns (only 0 and 1) and
+  the targets stay as they are, so every sample keeps its meaning.
+
+The weights are drawn first, then the data, from the one generator.
 """
 
 from __future__ import annotations
@@ -25,7 +32,10 @@ from .files import atomic_path
 
 ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")  # also the student's file name
 SHIFT = 0.10  # the largest change of a starting parameter
+DATA_SHIFT = 0.05  # the largest change of an input value
+VARY = ("weights", "data")
 KEY = "key"  # the teacher's folder inside the class folder: worked workbooks
+GRADED = "graded"  # the folder of graded copies `sheetnet grade` writes, one per submission
 CLASS_FILE = "class.json"
 
 
@@ -76,15 +86,46 @@ def student_rng(course_seed: int, student_id: str) -> np.random.Generator:
     return np.random.Generator(np.random.PCG64(int.from_bytes(digest[:8], "big")))
 
 
-def student_spec(spec, course_seed: int, student_id: str):
-    """The spec with the student's own starting parameters (see the module docstring)."""
-    P = Model(spec).params
-    shift = student_rng(course_seed, student_id).integers(-10, 11, size=P.size) * (SHIFT / 10)
-    theta = np.round(P.theta + shift, 12)  # 0.15 + 0.03 is 0.18, not 0.18000000000000002
-    return with_parameters(spec, theta, P)
+def varying_columns(spec) -> np.ndarray:
+    """The input columns ``data`` varies: those holding a value other than 0 and 1."""
+    x = spec.data.inputs
+    return ~np.isin(x, (0.0, 1.0)).all(axis=0)
 
 
-def write_class(spec, students, folder, course_seed, blank, scope, write) -> list[str]:
+def student_spec(spec, course_seed: int, student_id: str, vary=("weights",)):
+    """The spec with the student's own starting parameters and/or input values (see the module
+    docstring)."""
+    rng = student_rng(course_seed, student_id)
+    if "weights" in vary:
+        P = Model(spec).params
+        shift = rng.integers(-10, 11, size=P.size) * (SHIFT / 10)
+        theta = np.round(P.theta + shift, 12)  # 0.15 + 0.03 is 0.18, not 0.18000000000000002
+        spec = with_parameters(spec, theta, P)
+    if "data" in vary:
+        x = spec.data.inputs
+        shift = rng.integers(-5, 6, size=x.shape) * (DATA_SHIFT / 5) * varying_columns(spec)
+        data = dataclasses.replace(spec.data, inputs=np.round(x + shift, 12), source="inline")
+        spec = dataclasses.replace(spec, data=data)
+    return spec
+
+
+def check_vary(spec, vary) -> tuple[str, ...]:
+    """``vary`` (from ``--vary``: weights, data or both, comma-separated) checked against the spec."""
+    from .errors import suggest
+
+    parts = tuple(dict.fromkeys(p.strip() for p in vary.split(",") if p.strip()))
+    for p in parts:
+        if p not in VARY:
+            raise SheetnetError(f"unknown part {p!r}" + suggest(p, VARY), "--vary")
+    if not parts:
+        raise SheetnetError("name weights, data or both", "--vary")
+    if "data" in parts and not varying_columns(spec).any():
+        raise SheetnetError("every input is 0 or 1 (pixels or classes), so the data cannot vary without changing "
+                            "what a sample means; vary the weights", "--vary data")
+    return parts
+
+
+def write_class(spec, students, folder, course_seed, blank, scope, write, vary=("weights",)) -> list[str]:
     """One exercise per student (``folder/<id>.xlsx``), the worked run of each in
     ``folder/key/`` and ``folder/class.json``; ``write(trace, path, blank, scope)`` writes a
     workbook.  Returns the students' paths."""
@@ -93,12 +134,12 @@ def write_class(spec, students, folder, course_seed, blank, scope, write) -> lis
     os.makedirs(os.path.join(folder, KEY), exist_ok=True)
     paths = []
     for s in students:
-        trace = train(student_spec(spec, course_seed, s.id))
+        trace = train(student_spec(spec, course_seed, s.id, vary))
         path = os.path.join(folder, f"{s.id}.xlsx")
         write(trace, path, blank, scope, s)
         write(trace, os.path.join(folder, KEY, f"{s.id}.xlsx"), (), None, s)
         paths.append(path)
-    info = {"spec": spec.name, "course_seed": course_seed, "blank": list(blank),
+    info = {"spec": spec.name, "course_seed": course_seed, "vary": list(vary), "blank": list(blank),
             "students": [dataclasses.asdict(s) for s in students]}
     with atomic_path(os.path.join(folder, CLASS_FILE)) as tmp:
         with open(tmp, "w", encoding="utf-8") as fh:
@@ -118,11 +159,12 @@ def submissions(folder: str) -> list[str]:
     return [os.path.join(folder, f) for f in names]
 
 
-def gradebook_rows(folder: str, rtol=None, digits=None, warn=print) -> list[dict]:
+def gradebook_rows(folder: str, rtol=None, digits=None, warn=print, graded=False) -> list[dict]:
     """One row per submission: the student, the score, the count of each verdict and of each
     kind of mistake, the first wrong answer.  A file that is not an exercise is a row with
-    its error (and a warning), never the end of the grading."""
-    from .book.grade import grade, mistake_counts
+    its error (and a warning), never the end of the grading.  With ``graded``, each
+    submission's graded copy goes to ``folder/graded/<file>.graded.xlsx``."""
+    from .book.grade import grade, mistake_counts, write_graded_copy
     from .book.reader import open_book
 
     names = _roster_names(folder)
@@ -135,6 +177,10 @@ def gradebook_rows(folder: str, rtol=None, digits=None, warn=print) -> list[dict
             if not book.exercise:
                 raise SheetnetError("not an exercise (written by `sheetnet exercise`)", os.path.basename(path))
             answers = grade(book, rtol=rtol, digits=digits)
+            if graded:
+                base = os.path.splitext(os.path.basename(path))[0]
+                os.makedirs(os.path.join(folder, GRADED), exist_ok=True)
+                write_graded_copy(path, os.path.join(folder, GRADED, base + ".graded.xlsx"), answers)
             if book.student and book.student[0]:
                 row["id"], row["name"] = book.student[0], book.student[1] or row["name"]
         except SheetnetError as e:

@@ -692,8 +692,12 @@ def _grade(b, book, as_json, rtol, digits, graded, teacher=False):
                    "weights, written into the folder -o, with a teacher's key in its folder key/.")
 @click.option("--seed", "course_seed", type=int, default=0, show_default=True,
               help="With --students: the course seed the students' numbers are drawn from.")
+@click.option("--vary", metavar="LIST",
+              help="With --students: what differs between students: weights (starting weights and biases; the "
+                   "default), data (input values that are not 0/1), or weights,data.")
 @_fail_cleanly
-def exercise(spec, output, steps, blank, sample, layer, quantities, hide_equations, derive, students, course_seed):
+def exercise(spec, output, steps, blank, sample, layer, quantities, hide_equations, derive, students, course_seed,
+             vary):
     """Write a hand-calculation exercise: the chosen cells are left empty.
 
     \b
@@ -719,14 +723,17 @@ def exercise(spec, output, steps, blank, sample, layer, quantities, hide_equatio
     run = run.with_train(epochs=-(-steps // per_epoch))
     scope = _exercise_scope(run, sample, layer, quantities)
     scope.level = "derive" if derive else "names" if hide_equations else "equations"
+    if vary is not None and not students:
+        raise SheetnetError("needs --students: it says how the students' workbooks differ", "--vary")
     if students:
-        from .classroom import read_roster, write_class
+        from .classroom import check_vary, read_roster, write_class
+        vary_parts = check_vary(run, vary or "weights")
         roster = read_roster(students)
 
         def write(trace, path, blank_parts, sc, student):
             write_workbook(trace, path, layout="steps", blank=blank_parts, scope=sc, student=(student.id, student.name))
 
-        paths = write_class(run, roster, output, course_seed, parts, scope, write)
+        paths = write_class(run, roster, output, course_seed, parts, scope, write, vary_parts)
         click.echo(f"wrote {len(paths)} exercises into {output} (the key in {output.rstrip('/')}/key/); "
                    f"collect them there and run `sheetnet grade {output}`", err=True)
         return
@@ -752,15 +759,19 @@ def grade(folder, rtol, digits):
     consistent with the student's earlier answers), the count of each verdict
     and of each kind of mistake, and the first wrong answer. A file that is
     not an exercise gets a row with its error and a warning on stderr.
+    Each student's graded copy (every answer coloured, with its verdict and
+    hint) goes to DIR/graded/ID.graded.xlsx, to hand back.
     """
     from .classroom import gradebook_rows, write_gradebook
 
-    rows = gradebook_rows(folder, rtol=rtol, digits=digits, warn=lambda line: click.echo(line, err=True))
+    rows = gradebook_rows(folder, rtol=rtol, digits=digits, warn=lambda line: click.echo(line, err=True),
+                          graded=True)
     csv_path, xlsx_path = write_gradebook(rows, folder)
     for r in rows:
         click.echo(f"{r['id']}: " + (f"{r['score']:g} % ({r['correct']} correct of {r['answers']})"
                                      if not r.get("error") else r["error"]))
-    click.echo(f"wrote {csv_path} and {xlsx_path}", err=True)
+    click.echo(f"wrote {csv_path} and {xlsx_path}, and the graded copies in "
+               f"{os.path.join(folder, 'graded', '')}", err=True)
 
 
 def _exercise_scope(run, sample, layer, quantities):

@@ -138,7 +138,60 @@ def test_grading_a_folder_of_thirty_writes_the_gradebook(klass, tmp_path):
     ws = wb["Gradebook"]
     assert ws.max_row == N + 2 and [ws.cell(r, 1).value for r in range(2, 5)] == ["notes", "s01", "s02"]
     assert ws["B3"].value == "学生 1" and ws["E3"].value == 100 and ws["E4"].value == 97.5
+    # a graded copy per student to hand back, in graded/, none beside the submissions
     assert not [f for f in os.listdir(subs) if f.endswith(".graded.xlsx")]
+    assert sorted(os.listdir(subs / "graded")) == [f"s{i + 1:02d}.graded.xlsx" for i in range(N)]
+    half = openpyxl.load_workbook(subs / "graded" / "s02.graded.xlsx")["Step 1"]["C20"]
+    assert half.fill.fgColor.rgb.endswith("FFC7CE") and "½" in half.comment.text
+    right = openpyxl.load_workbook(subs / "graded" / "s01.graded.xlsx")["Step 1"]["C20"]
+    assert right.fill.fgColor.rgb.endswith("C6EFCE")
+
+
+def test_students_with_their_own_data(tmp_path):
+    """--vary data: Mazur's inputs 0.05 and 0.10 move by whole hundredths (at most 0.05), the
+    weights and targets stay; every student's key is the run on the student's own inputs."""
+    roster = tmp_path / "roster.csv"
+    roster.write_text("id\n" + "".join(f"p{i}\n" for i in range(8)), encoding="utf-8")
+    out = tmp_path / "ex"
+    result = run("exercise", "mazur", "--students", roster, "-o", out, "--vary", "data")
+    assert result.exit_code == 0, result.stderr
+    mazur = sheetnet.example("mazur")
+    seen = set()
+    for i in range(8):
+        book = open_book(str(out / f"p{i}.xlsx"))
+        x = book.spec.data.inputs
+        d = x - mazur.data.inputs
+        assert np.all(np.abs(d) <= 0.05 + 1e-12) and np.allclose(d * 100, np.round(d * 100))
+        assert np.array_equal(book.spec.data.targets, mazur.data.targets)
+        assert np.array_equal(Model(book.spec).params.theta, Model(mazur).params.theta)
+        key = open_book(str(out / "key" / f"p{i}.xlsx"))
+        assert np.array_equal(key.spec.data.inputs, x)
+        # the key's run is the network's on these inputs: its loss worked out here by hand
+        h = 1 / (1 + np.exp(-(x[0] @ np.array([[.15, .25], [.20, .30]]) + .35)))
+        o = 1 / (1 + np.exp(-(h @ np.array([[.40, .50], [.45, .55]]) + .60)))
+        assert np.isclose(sheetnet.train(key.spec).loss[0], 0.5 * np.sum((o - mazur.data.targets[0]) ** 2), rtol=1e-12)
+        seen.add(tuple(x[0]))
+    assert len(seen) >= 6  # 121 pairs of inputs to draw from
+
+
+@pytest.mark.parametrize("args, words", [
+    (["exercise", "digits01", "--vary", "data"], "0 or 1"),
+    (["exercise", "mazur", "--vary", "bias"], "unknown part 'bias'"),
+    (["exercise", "mazur", "--vary", " , "], "weights, data or both"),
+])
+def test_bad_vary(tmp_path, args, words):
+    roster = tmp_path / "r.csv"
+    roster.write_text("id\ns1\n", encoding="utf-8")
+    out = tmp_path / "out"
+    result = run(*args, "--students", roster, "-o", out)
+    assert_one_line_error(result, "--vary", words)
+    assert not out.exists()
+
+
+def test_vary_needs_students(tmp_path):
+    result = run("exercise", "mazur", "--vary", "data", "-o", tmp_path / "ex.xlsx")
+    assert_one_line_error(result, "--vary", "--students")
+    assert not (tmp_path / "ex.xlsx").exists()
 
 
 def test_bad_roster_rows(tmp_path):
