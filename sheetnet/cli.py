@@ -107,6 +107,8 @@ def _note_divergence(trace, label=""):
     if getattr(trace, "diverged_at", None) is not None:
         from .sheet.history import diverged_note
         click.echo(f"sheetnet: warning: {label}{diverged_note(trace)}", err=True)
+
+
 class _Progress:
     """A click progress bar on stderr for ``label`` once the work has at least ``shown_from``
     units; called as ``progress(done, total)`` (a no-op below the threshold)."""
