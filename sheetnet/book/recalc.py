@@ -9,6 +9,7 @@ to PDF with the same private profile (the gallery's pictures).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -118,6 +119,24 @@ def _soffice_convert(work: str, convert_to: str, out_dir: str, files: list[str],
             "--convert-to", convert_to, "--outdir", out_dir, *files]
 
 
+@contextlib.contextmanager
+def _exported(paths: list[str], out_dir: str, convert_to: str, recalc: bool, timeout: float):
+    """Convert every workbook in ``paths`` with one LibreOffice start (copies in a private
+    folder, removed afterwards); yields (the file stems, the folder holding what it wrote)."""
+    find_soffice()  # a clear error before any work
+    stems = [os.path.splitext(os.path.basename(p))[0] for p in paths]
+    if len(set(stems)) != len(stems):
+        raise RecalcError("two workbooks have the same file name")
+    os.makedirs(out_dir, exist_ok=True)
+    work = tempfile.mkdtemp(prefix="sheetnet-export-")
+    try:
+        copies, res = _stage(work, paths, [stem + ".xlsx" for stem in stems])
+        _run(_soffice_convert(work, convert_to, res, copies, recalc=recalc), timeout, _private_env(work), work)
+        yield stems, res
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
 # every sheet on one page of its own size (no page breaks, no scaling to a paper size)
 PDF_ONE_PAGE_PER_SHEET = 'pdf:calc_pdf_Export:{"SinglePageSheets":{"type":"boolean","value":"true"}}'
 
@@ -125,15 +144,7 @@ PDF_ONE_PAGE_PER_SHEET = 'pdf:calc_pdf_Export:{"SinglePageSheets":{"type":"boole
 def pdf_files(paths: list[str], out_dir: str, timeout: float = 900) -> list[str]:
     """Print every workbook in ``paths`` to ``out_dir``/<name>.pdf with LibreOffice (one start
     for all, recalculated on load), each sheet on one page; return the PDF paths."""
-    find_soffice()  # a clear error before any work
-    stems = [os.path.splitext(os.path.basename(p))[0] for p in paths]
-    if len(set(stems)) != len(stems):
-        raise RecalcError("two workbooks have the same file name")
-    os.makedirs(out_dir, exist_ok=True)
-    work = tempfile.mkdtemp(prefix="sheetnet-pdf-")
-    try:
-        copies, res = _stage(work, paths, [stem + ".xlsx" for stem in stems])
-        _run(_soffice_convert(work, PDF_ONE_PAGE_PER_SHEET, res, copies), timeout, _private_env(work), work)
+    with _exported(paths, out_dir, PDF_ONE_PAGE_PER_SHEET, True, timeout) as (stems, res):
         outs = []
         for stem in stems:
             produced = os.path.join(res, stem + ".pdf")
@@ -141,8 +152,6 @@ def pdf_files(paths: list[str], out_dir: str, timeout: float = 900) -> list[str]
                 raise RecalcError("LibreOffice produced no PDF", stem + ".xlsx")
             outs.append(shutil.move(produced, os.path.join(out_dir, stem + ".pdf")))
         return outs
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
 
 
 # every sheet to a CSV file of its own (name-Sheet.csv), the cells as shown, UTF-8
@@ -153,15 +162,7 @@ def csv_files(paths: list[str], out_dir: str, timeout: float = 900) -> dict:
     """What a viewer that does not recalculate shows: every sheet of every workbook as CSV,
     exported by LibreOffice *without* recalculating (its default for .xlsx), in one start.
     Returns {path: {sheet file name: CSV text}}."""
-    find_soffice()
-    stems = [os.path.splitext(os.path.basename(p))[0] for p in paths]
-    if len(set(stems)) != len(stems):
-        raise RecalcError("two workbooks have the same file name")
-    os.makedirs(out_dir, exist_ok=True)
-    work = tempfile.mkdtemp(prefix="sheetnet-csv-")
-    try:
-        copies, res = _stage(work, paths, [stem + ".xlsx" for stem in stems])
-        _run(_soffice_convert(work, CSV_EVERY_SHEET, res, copies, recalc=False), timeout, _private_env(work), work)
+    with _exported(paths, out_dir, CSV_EVERY_SHEET, False, timeout) as (stems, res):
         out = {}
         for p, stem in zip(paths, stems):
             found = sorted(f for f in os.listdir(res) if f.startswith(stem + "-") and f.endswith(".csv"))
@@ -172,8 +173,6 @@ def csv_files(paths: list[str], out_dir: str, timeout: float = 900) -> dict:
                 with open(os.path.join(res, f), encoding="utf-8") as fh:
                     out[p][f[len(stem) + 1:-4]] = fh.read()
         return out
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
 
 
 def _run(cmd, timeout, env, cwd):
