@@ -321,6 +321,13 @@ def train(spec, output, epochs, as_json, layout, trace_out):
         click.echo("\n".join(_summary(run.name or spec, trace)))
 
 
+def _function_book(path):
+    """The function workbook at ``path`` (read with its edits), or None for any other file."""
+    from .function.book import is_function_book, open_function_book
+
+    return open_function_book(path) if os.path.isfile(path) and is_function_book(path) else None
+
+
 def _is_function(spec) -> bool:
     from .function.spec import FunctionSpec
     return isinstance(spec, FunctionSpec)
@@ -426,6 +433,9 @@ def step(spec, steps, sample, chain, notation, as_json):
     """
     if spec.lower().endswith((".xlsx", ".xlsm")):
         from .book.reader import open_book
+        fbook = _function_book(spec)
+        if fbook is not None:
+            return _walk_function(fbook.spec, steps, as_json)
         book = open_book(spec)
         _walk(book.spec, steps, sample, as_json, chain, notation, start=book.start if book.start.step else None)
         return
@@ -561,6 +571,9 @@ def read(book, as_json, spec_out):
     """
     from .book.reader import stored_values
 
+    fbook = _function_book(book)
+    if fbook is not None:
+        return _read_function(fbook, book, as_json, spec_out)
     b = _open_with_note(book)
     if spec_out:
         from .spec.toml_out import to_toml
@@ -585,6 +598,35 @@ def read(book, as_json, spec_out):
         click.echo(f"{b.spec.name or book}: {plural(len(losses), 'step')}, loss {losses[0]:.9g} -> {losses[-1]:.9g}"
                    + (" (recomputed)" if out["recomputed"] else ""))
         click.echo(parameter_tables(b.spec, out["layers"]))
+
+
+def _read_function(fbook, book, as_json, spec_out):
+    """read on a function workbook: the path as the workbook's inputs now give it."""
+    from .function.book import audit_function
+    from .function.engine import train_function
+    from .function.spec import to_toml
+
+    if spec_out:
+        _write_text(spec_out, to_toml(fbook.spec), book)
+        click.echo(f"wrote {spec_out}", err=True)
+        if not as_json:
+            return
+    findings, missing = audit_function(fbook)
+    trace = train_function(fbook.spec)
+    if findings or missing:
+        what = (f"{len(findings)} cell(s) do not follow from the workbook's inputs (first: {findings[0].cell})"
+                if findings else f"{missing} formula cell(s) have no stored value")
+        click.echo(f"sheetnet: note: {book}: {what}; the path recomputed from the workbook's inputs", err=True)
+    out = {**trace.to_json(), "lr": fbook.spec.train.lr, "start": dict(zip(fbook.spec.variables, map(float, fbook.spec.start))),
+           "recomputed": bool(findings or missing)}
+    if as_json:
+        click.echo(_strict_json(out))
+        return
+    point = ", ".join(f"{v} = {x:.9g}" for v, x in zip(fbook.spec.variables, trace.points[-1]))
+    start = ", ".join(f"{v} = {x:.9g}" for v, x in zip(fbook.spec.variables, fbook.spec.start))
+    click.echo(f"{fbook.spec.name or book}: η {fbook.spec.train.lr:g}, start ({start}); "
+               f"{plural(trace.n_steps, 'step')}, f {trace.values[0]:.9g} -> {trace.values[-1]:.9g} at ({point})"
+               + (" (recomputed)" if out["recomputed"] else ""))
 
 
 def _write_text(path, text, reading=None):
@@ -630,6 +672,9 @@ def audit(book, as_json, rtol, digits, graded, teacher):
 
     if rtol is not None and not math.isfinite(rtol):
         raise SheetnetError(f"must be a finite number, got {rtol}", "--rtol")
+    fbook = _function_book(book)
+    if fbook is not None:
+        return _audit_function(fbook, book, as_json, rtol, digits, graded, teacher)
     b = _open_with_note(book)
     if b.exercise:
         _grade(b, book, as_json, rtol, digits, graded, teacher)
@@ -647,6 +692,23 @@ def audit(book, as_json, rtol, digits, graded, teacher):
     sys.exit(1 if findings else 0)
 
 
+def _audit_function(fbook, book, as_json, rtol, digits, graded, teacher):
+    """audit on a function workbook: every Steps cell checked, or an exercise graded."""
+    from .function.book import audit_function, audit_report
+
+    if fbook.exercise:
+        return _grade(fbook, book, as_json, rtol, digits, graded, teacher)
+    findings, missing = audit_function(fbook, rtol=1e-9 if rtol is None else rtol)
+    if missing:
+        click.echo(f"sheetnet: note: {book}: {missing} formula cell(s) had no stored value (saved by a program "
+                   "that does not calculate); sheetnet evaluated them itself", err=True)
+    if as_json:
+        click.echo(_strict_json({"ok": not findings, "findings": [f.as_dict() for f in findings]}))
+    else:
+        click.echo(audit_report(findings, book))
+    sys.exit(1 if findings else 0)
+
+
 def _grade(b, book, as_json, rtol, digits, graded, teacher=False):
     import os
 
@@ -655,7 +717,11 @@ def _grade(b, book, as_json, rtol, digits, graded, teacher=False):
 
     graded = graded or os.path.splitext(book)[0] + ".graded.xlsx"
     check_output_path(graded, reading=book)
-    answers = grade(b, rtol=rtol, digits=digits)
+    if _is_function(b.spec):
+        from .function.book import grade_function
+        answers = grade_function(b, rtol=rtol, digits=digits)
+    else:
+        answers = grade(b, rtol=rtol, digits=digits)
     write_graded_copy(book, graded, answers, teacher=teacher)
     ok = all(a.ok for a in answers)
     if as_json:
@@ -720,6 +786,9 @@ def exercise(spec, output, steps, blank, sample, layer, quantities, hide_equatio
     if not parts:
         raise SheetnetError("name at least one part to leave blank", "--blank")
     run = _load(spec)
+    if _is_function(run):
+        return _function_exercise(run, output, steps, hide_equations, students or vary or derive or sample or layer
+                                  or quantities or blank != "forward,loss,backward,update")
     from .engine.budget import check_budget, n_steps
     per_epoch = n_steps(run, epochs=1)
     run = run.with_train(epochs=-(-steps // per_epoch))
@@ -776,6 +845,21 @@ def grade(folder, rtol, digits):
                f"{os.path.join(folder, 'graded', '')}", err=True)
 
 
+def _function_exercise(spec, output, steps, hide_equations, network_only):
+    """exercise on a function spec: the first ``steps`` steps with every derivative, state and
+    update cell left for the student."""
+    from .function.engine import train_function
+    from .function.workbook import Exercise, write_function_workbook
+
+    if network_only:
+        raise SheetnetError("a function exercise takes --steps and --hide-equations only (the other options choose "
+                            "parts of a network)", spec.path)
+    _check_output(output, reading=(spec.path,))
+    trace = train_function(spec.with_train(epochs=steps))
+    write_function_workbook(trace, output, Exercise(hide_equations=hide_equations))
+    click.echo(f"wrote {output}: fill in the green cells, save, then run `sheetnet audit {output}`", err=True)
+
+
 def _exercise_scope(run, sample, layer, quantities):
     """The exercise.Scope of the options, each checked against the run."""
     from .errors import suggest
@@ -821,6 +905,9 @@ def resume(book, output, epochs, layout, as_json):
     from .sheet.workbook import check_output_path
 
     check_output_path(output, reading=book)
+    fbook = _function_book(book)
+    if fbook is not None:
+        return _resume_function(fbook, output, epochs, as_json)
     b = open_book(book)
     start = final_state(b)
     spec = b.spec.with_train(epochs=epochs) if epochs else b.spec
@@ -831,6 +918,24 @@ def resume(book, output, epochs, layout, as_json):
     _write_with_progress(trace, output, layout)
     click.echo(f"wrote {output}: {plural(trace.n_steps, 'more step')} from step {start.step}, loss {trace.loss[0]:.9g} -> "
                f"{trace.final_loss:.9g}", err=True)
+    if as_json:
+        click.echo(_strict_json(trace.to_json()))
+
+
+def _resume_function(fbook, output, more, as_json):
+    """resume on a function workbook: the path as the workbook's inputs give it, continued for
+    ``more`` steps (default: as many as it has); the new workbook holds the whole path, live
+    from the start point, so its first steps are the old ones."""
+    from .function.engine import train_function
+    from .function.workbook import write_function_workbook
+
+    if fbook.exercise:
+        raise SheetnetError("an exercise: grade it with `sheetnet audit`; resume continues a worked run", fbook.path)
+    before = fbook.spec.steps
+    trace = train_function(fbook.spec.with_train(epochs=before + (more or before)))
+    write_function_workbook(trace, output)
+    click.echo(f"wrote {output}: steps {before + 1}–{trace.n_steps} after the {before} of {fbook.name}, "
+               f"f {trace.values[before]:.9g} -> {trace.values[-1]:.9g}", err=True)
     if as_json:
         click.echo(_strict_json(trace.to_json()))
 
@@ -895,8 +1000,7 @@ def compare(spec, output, epochs):
 
     run = _load(spec)
     if _is_function(run):
-        raise SheetnetError("a comparison workbook takes a network spec for now; train each run of a function "
-                            "spec with `sheetnet train`", spec)
+        return _compare_function(run, output, epochs)
     _check_output(output, reading=_spec_inputs(run))
     from .engine.budget import check_budget
     check_budget(run.with_train(epochs=epochs) if epochs else run, workbook=True)
@@ -906,6 +1010,21 @@ def compare(spec, output, epochs):
         _note_divergence(trace, f"{label}: ")
         pad = " " * (width - display_width(label))
         click.echo(f"{label}{pad}  lr {trace.spec.train.lr:<7g} loss {trace.loss[0]:.9g} -> {trace.final_loss:.9g}")
+    click.echo(f"wrote {output}", err=True)
+
+
+def _compare_function(spec, output, steps):
+    from .function.compare import function_runs, write_function_comparison
+
+    _check_output(output, reading=(spec.path,))
+    specs = function_runs(spec.with_train(epochs=steps) if steps else spec)
+    traces = write_function_comparison(specs, output)
+    width = max(display_width(label) for label in traces)
+    for label, trace in traces.items():
+        pad = " " * (width - display_width(label))
+        point = ", ".join(f"{x:.6g}" for x in trace.points[-1])
+        click.echo(f"{label}{pad}  lr {trace.spec.train.lr:<7g} f {trace.values[0]:.9g} -> {trace.values[-1]:.9g} "
+                   f"at ({point})" + (f"; diverged at step {trace.diverged_at}" if trace.diverged_at else ""))
     click.echo(f"wrote {output}", err=True)
 
 
@@ -1008,13 +1127,14 @@ def gallery(folder, names, no_pictures):
     """Regenerate the example gallery into DIR.
 
     \b
-    Writes DIR/<name>.xlsx for the examples of the gallery (mazur, xor,
-    digits01, iris, cnn123, optimizers; any other built-in example when
-    named with --example)
+    Writes DIR/<name>.xlsx for the examples of the gallery (descent-1d,
+    wakui-2-11, mazur, xor, digits01, iris, cnn123, optimizers, rosenbrock;
+    any other built-in example when named with --example)
     and pictures of each, rendered from the workbook by LibreOffice
     (headless, one start for all) and cropped by pdftoppm:
-      DIR/img/<name>-step.png     the main sheet: Step 1, or Run (one row per step)
-      DIR/img/<name>-history.png  the Losses sheet: the loss table and its chart
+      DIR/img/<name>-step.png     the main sheet: Step 1, Run or Steps
+      DIR/img/<name>-history.png  the Losses sheet (a function: its landscape and
+                                  charts; a comparison: its Compare sheet)
     Needs LibreOffice and poppler-utils (`apt-get install libreoffice-calc-nogui
     poppler-utils`). `sheetnet gallery workbooks/` refreshes the committed gallery.
     """

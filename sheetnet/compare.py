@@ -39,21 +39,30 @@ def runs(spec, epochs: int | None = None) -> dict:
     if not spec.compare or not isinstance(spec.compare[0][1], tuple):
         pairs = spec.compare or tuple((name, spec.train.lr) for name in OPTIMIZERS)
         return {name: spec.with_train(optimizer=name, lr=lr, eps=None, **extra) for name, lr in pairs}
-    keys = [key for key, _ in spec.compare]
     out = {}
-    for values in itertools.product(*(values for _, values in spec.compare)):
-        changes = dict(zip(keys, values))
-        label = ", ".join(LABELS[key].format(f"{value:g}" if isinstance(value, float) else value)
-                          for key, value in changes.items())
+    for label, changes in sweep(spec.compare):
         if len(label) > SHEET_LABEL:
             raise SpecError(f"the run '{label}' needs a name of at most {SHEET_LABEL} characters for its sheets: "
                             "compare fewer settings at once", f"{os.path.basename(spec.path)}, [compare]")
         run = spec
         if "activation" in changes:
             run = with_hidden_activation(run, changes.pop("activation"))
+        out[label] = run.with_train(**changes, **extra)
+    return out
+
+
+def sweep(compare) -> list[tuple[str, dict]]:
+    """Every combination of [compare]'s lists of values, each with its label (LABELS:
+    ``η 0.5, batch 4``) and its changes to the settings; a changed optimizer takes its own ε."""
+    keys = [key for key, _ in compare]
+    out = []
+    for values in itertools.product(*(values for _, values in compare)):
+        changes = dict(zip(keys, values))
+        label = ", ".join(LABELS[key].format(f"{value:g}" if isinstance(value, float) else value)
+                          for key, value in changes.items())
         if "optimizer" in changes:
             changes["eps"] = None
-        out[label] = run.with_train(**changes, **extra)
+        out.append((label, changes))
     return out
 
 

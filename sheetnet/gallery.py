@@ -23,7 +23,8 @@ from dataclasses import dataclass
 from . import examples as ex
 from .errors import SheetnetError
 
-GALLERY = ("mazur", "xor", "digits01", "iris", "cnn123", "optimizers")  # in the order a course meets them
+# in the order a course meets them: gradient descent on a function first, then networks
+GALLERY = ("descent-1d", "wakui-2-11", "mazur", "xor", "digits01", "iris", "cnn123", "optimizers", "rosenbrock")
 LEFT_OUT = {  # every other built-in example, and why (tests/test_gallery.py checks the two cover them all)
     "mazur-10k": "its Run sheet has 10,000 rows (a 9 MB workbook); `sheetnet train mazur-10k -o …` writes it",
     "wakui-cnn": "30 step sheets of 96 images each (a 20 MB workbook); `sheetnet train wakui-cnn -o …` writes it",
@@ -33,9 +34,12 @@ MAIN_SIZE = (900.0, 690.0)  # points of the sheet at 100 %: the main sheet's top
 HISTORY_BOTTOM = 300.0  # points: below the chart (rows 3… hold it), if its axis title is not found
 ROW_GAP = 0.25  # points: less than the gap between the words of two rows (a 15-pt row, 14.3-pt text)
 TITLE_HEIGHT = 18.2  # the height pdftotext gives the words of a sheet title (14-pt bold) at 100 %
-MAIN_TITLES = ("Step 1 of", "Run:")
+MAIN_TITLES = ("Step 1 of", "Run:", "Steps:")
+LANDSCAPE_WORD = "landscape:"  # the top-left word of a function workbook's landscape and its charts
+LANDSCAPE_SIZE = (1140.0, 840.0)  # points: the landscape grid and the two charts below it
 HISTORY_TITLE = "Losses:"
 COMPARE_TITLE = "The same problem, one run per setting"  # the Compare sheet of `sheetnet compare`
+FUNCTION_COMPARE_TITLE = "Compare:"  # … of `sheetnet compare` on a function spec
 TIMEOUT = 120  # seconds, for one pdftotext or pdftoppm run
 
 
@@ -91,8 +95,10 @@ def write_books(names: list[str], folder: str, progress=None) -> dict[str, str]:
 
     for name in names:
         path = os.path.join(folder, name + ".xlsx")
-        spec = ex.example(name)
-        if spec.compare:  # one run per optimizer or setting compared, in one workbook
+        spec = ex.resolve(name)
+        if not hasattr(spec, "layers"):  # gradient descent on a function
+            layout = _write_function_book(spec, path)
+        elif spec.compare:  # one run per optimizer or setting compared, in one workbook
             write_comparison(runs(spec), path)
             layout = "comparison"
         else:
@@ -101,6 +107,18 @@ def write_books(names: list[str], folder: str, progress=None) -> dict[str, str]:
             progress(f"wrote {path} ({layout} layout, {os.path.getsize(path) / 1e6:.2f} MB)")
         paths[name] = path
     return paths
+
+
+def _write_function_book(spec, path: str) -> str:
+    from .function.compare import function_runs, write_function_comparison
+    from .function.engine import train_function
+    from .function.workbook import write_function_workbook
+
+    if spec.compare:
+        write_function_comparison(function_runs(spec), path)
+        return "comparison"
+    write_function_workbook(train_function(spec), path)
+    return "function"
 
 
 def find_tool(name: str) -> str:
@@ -177,12 +195,15 @@ def main_box(page: Page) -> tuple[float, float, float, float]:
 
 
 COMPARE_SIZE = (760.0, 520.0)  # points: the table of runs and the chart below it
+FUNCTION_COMPARE_SIZE = (1000.0, 470.0)  # points: the table, the chart of f and the chart of the paths
 
 
 def compare_box(page: Page) -> tuple[float, float, float, float]:
-    """The Compare sheet: its table of runs and the chart of every run's loss."""
+    """The Compare sheet: its table of runs and the chart of every run's loss (and, for runs on
+    a function, the chart of their paths beside it)."""
     s = page.scale()
-    return 0.0, 0.0, min(COMPARE_SIZE[0] * s, page.width), min(COMPARE_SIZE[1] * s, page.height)
+    w, h = FUNCTION_COMPARE_SIZE if page.title().startswith(FUNCTION_COMPARE_TITLE) else COMPARE_SIZE
+    return 0.0, 0.0, min(w * s, page.width), min(h * s, page.height)
 
 
 def history_box(page: Page) -> tuple[float, float, float, float]:
@@ -200,6 +221,14 @@ def history_box(page: Page) -> tuple[float, float, float, float]:
     bottom = (max(w.y1 for w in axis) + 30 * s) if axis else HISTORY_BOTTOM * s
     bottom = clear_cut([(w.y0, w.y1) for w in heads], min(bottom, page.height), ROW_GAP * s)
     return 0.0, 0.0, right, bottom
+
+
+def landscape_box(page: Page) -> tuple[float, float, float, float]:
+    """A function workbook's landscape (f on a grid around the path) and the two charts below it."""
+    s = page.scale()
+    word = min((w for w in page.words if w.text == LANDSCAPE_WORD), key=lambda w: w.y0)
+    x0, y0 = max(word.x0 - 6 * s, 0.0), max(word.y0 - 6 * s, 0.0)
+    return x0, y0, min(x0 + LANDSCAPE_SIZE[0] * s, page.width), min(y0 + LANDSCAPE_SIZE[1] * s, page.height)
 
 
 def render(pdf: str, page: Page, box: tuple[float, float, float, float], png: str):
@@ -236,8 +265,11 @@ def draw_pictures(books: dict[str, str], img_dir: str, progress=None) -> list[st
             main_png, history_png = picture_paths(name, img_dir)
             main = find_page(pages, MAIN_TITLES, book)
             render(pdf, main, main_box(main), main_png)
-            history = find_page(pages, (COMPARE_TITLE, HISTORY_TITLE), book)
-            box = compare_box(history) if history.title().startswith(COMPARE_TITLE) else history_box(history)
+            if main.title().startswith("Steps:") and not any(p.title().startswith(FUNCTION_COMPARE_TITLE) for p in pages):
+                history, box = main, landscape_box(main)  # one function run: its landscape and charts
+            else:
+                history = find_page(pages, (COMPARE_TITLE, FUNCTION_COMPARE_TITLE, HISTORY_TITLE), book)
+                box = history_box(history) if history.title().startswith(HISTORY_TITLE) else compare_box(history)
             render(pdf, history, box, history_png)
             out += [main_png, history_png]
             if progress:
@@ -252,9 +284,10 @@ def make_gallery(folder: str, names: list[str] | None = None, pictures: bool = T
     with ``pictures``, their pictures into ``folder/img``; return the files written."""
     names = list(names) if names else gallery_names()
     for name in names:
-        if ex.example_path(name) is None:
+        if ex.example_path(name) is None and name not in ex.function_example_names():
             from .errors import suggest
-            raise GalleryError(f"no built-in example {name!r}" + suggest(name, ex.example_names()))
+            raise GalleryError(f"no built-in example {name!r}"
+                               + suggest(name, ex.example_names() + ex.function_example_names()))
     if os.path.exists(folder) and not os.path.isdir(folder):
         raise GalleryError("not a folder", folder)
     if pictures:  # fail before any work when a tool is missing

@@ -34,9 +34,18 @@ def gallery_runs() -> dict:
     import sheetnet
     from sheetnet import gallery
 
+    from sheetnet.examples import resolve
+    from sheetnet.function.compare import function_runs
+    from sheetnet.function.engine import train_function
+
     out = {}
     for name in gallery.GALLERY:
-        spec = sheetnet.example(name)
+        spec = resolve(name)
+        if not hasattr(spec, "layers"):  # gradient descent on a function
+            for i, one in enumerate(function_runs(spec).values() if spec.compare else [spec]):
+                t = train_function(one)
+                out.update({f"{name}/{i}/points": t.points, f"{name}/{i}/values": t.values})
+            continue
         specs = [spec.with_train(optimizer=o, lr=lr) for o, lr in spec.compare] if spec.compare else [spec]
         for i, one in enumerate(specs):
             t = sheetnet.train(one)

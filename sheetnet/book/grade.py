@@ -27,6 +27,9 @@ MISTAKES = {  # the kinds of mistake a hint names, as the summary and the gradeb
     "bias_kept": "a bias not updated", "frozen_bias": "a frozen bias updated",
     "log10": "LOG for LN", "stale": "hidden deltas from the updated weights", "rounded": "rounded too early",
     "unreadable": "a formula sheetnet cannot evaluate", "not_derived": "a number where the formula was asked",
+    # gradient descent on a function
+    "step_sign": "moved up the gradient (x + η·g)", "no_lr": "the step without η",
+    "factor_two": "a derivative off by a factor 2",
 }
 
 
@@ -142,21 +145,29 @@ def grade(book, rtol: float | None = None, digits: int | None = None) -> list[An
                 verdict, mistake = "wrong", "not_derived"
                 hint = ("this exercise asks for the formula: write it with references to the cells it uses "
                         "(=…), not its value")
-            elif close(found, expected):
-                verdict = "correct"
-            elif consistent is not None and close(found, consistent):
-                verdict = "consistent"
             else:
-                verdict = "wrong"
-                hint, mistake = alt.hint(kind, layer, item, pos, found, expected, close)
-                n = significant_digits(found, expected)
-                if not mistake and n >= 2:
-                    verdict, digits, mistake = "rounded", n, "rounded"
-                    hint = (f"right to {n} significant digits, short of the tolerance: keep more digits "
-                            f"(or grade with --digits {n})")
+                verdict, digits, hint, mistake = judge(
+                    found, expected, consistent, close, lambda: alt.hint(kind, layer, item, pos, found, expected, close))
             out.append(Answer(cell.sheet, cell.a1(), name, found, expected, consistent, verdict, hint, mistake, digits,
                               {"kind": kind, "layer": layer, "item": item, "sample": pos + 1, "step": k + 1}))
     return out
+
+
+def judge(found: float, expected: float, consistent, close, slip) -> tuple[str, int | None, str, str]:
+    """(verdict, digits, hint, mistake) of a number the student gave: correct within the
+    tolerance ``close``; consistent with the student's earlier answers; wrong with the hint of the
+    slip that explains it (``slip()`` -> (hint, mistake) or ("", "")); else, when it gets two or
+    more significant digits right, "right to N significant digits" (rounded too early)."""
+    if close(found, expected):
+        return "correct", None, "", ""
+    if consistent is not None and close(found, consistent):
+        return "consistent", None, "", ""
+    hint, mistake = slip()
+    n = significant_digits(found, expected)
+    if mistake or n < 2:
+        return "wrong", None, hint, mistake
+    return "rounded", n, (f"right to {n} significant digits, short of the tolerance: keep more digits "
+                          f"(or grade with --digits {n})"), "rounded"
 
 
 def _derived(formula, sheet) -> bool:

@@ -87,18 +87,19 @@ def _meta_count(meta, row: int, what: str, name: str) -> int:
 
 
 def _refuse_a_comparison(meta, name):
-    """Refused before the rest is read: a comparison, or a workbook of another format."""
-    if meta.get((1, 1), (None, "auto"))[1] == "function":
-        raise WorkbookError("a workbook of gradient descent on a function: read, resume and audit take the "
-                            "workbook of a network for now", name)
+    """Refused before the rest is read: a comparison, a function workbook (``sheetnet.function.book``
+    reads those), or a workbook of another format."""
+    layout = meta.get((1, 1), (None, "auto"))[1]
+    if layout == "function":
+        raise WorkbookError("a workbook of gradient descent on a function: sheetnet.function.book reads it", name)
+    if layout == "comparison":
+        raise WorkbookError("a comparison of several runs (sheetnet compare): read, resume and audit take the "
+                            "workbook of one run", name)
     version = meta.get((0, 1), (None, None))[1]
     version = int(version) if isinstance(version, float) and version.is_integer() else version
     if meta.get((0, 0), (None, None))[1] == "sheetnet" and version != FORMAT_VERSION:
         raise WorkbookError(f"written by another version of sheetnet (workbook format {str(version)[:20]}, this one "
                             f"reads {FORMAT_VERSION}): write it again with `sheetnet train`", f"{name}, sheet '{META}', cell B1")
-    if meta.get((1, 1), (None, "auto"))[1] == "comparison":
-        raise WorkbookError("a comparison of several runs (sheetnet compare): read, resume and audit take the "
-                            "workbook of one run", name)
 
 
 @damaged_is_error

@@ -77,7 +77,7 @@ def _equal(a, b) -> bool:
 
 FUNCTIONS = {
     "EXP": lambda a: math.exp(a), "LN": lambda a: math.log(a), "SQRT": lambda a: math.sqrt(a),
-    "ABS": abs, "TANH": math.tanh, "SIGN": lambda a: float((a > 0) - (a < 0)),
+    "ABS": abs, "TANH": math.tanh, "SIN": math.sin, "COS": math.cos, "SIGN": lambda a: float((a > 0) - (a < 0)),
     "MIN": lambda *a: min(_flat(a)), "MAX": lambda *a: max(_flat(a)), "SUM": lambda *a: math.fsum(_flat(a)),
     "AVERAGE": lambda *a: (lambda v: math.fsum(v) / len(v))(list(_flat(a))),
     "SUMSQ": lambda *a: math.fsum(v * v for v in _flat(a)), "SUMIF": lambda r, c: _sumif(list(_flat([r])), c),
