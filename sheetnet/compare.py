@@ -114,6 +114,9 @@ def _write_compare(wb, ws, writers):
     for c, h in enumerate(("run", "η", "steps", "first loss", "last loss")):
         ws.write_string(3, c, h, f["head"])
     chart = wb.add_chart({"type": "scatter", "subtype": "straight"})
+    styles = {1: first.style([w.trace.spec.train.lr for w in writers.values()]),  # one style per column
+              3: first.style([w.trace.loss[0] for w in writers.values()]),
+              4: first.style([w.trace.loss[-1] for w in writers.values()])}
     for row, (label, w) in enumerate(writers.items(), start=4):
         sheets, trace = w.lay.sheets, w.trace
         n = trace.n_steps
@@ -122,7 +125,7 @@ def _write_compare(wb, ws, writers):
                                             (sheets.history_loss(0), trace.loss[0]),
                                             (sheets.history_loss(n - 1), trace.loss[-1])), start=1):
             col += col > 1  # the steps column sits between η and the losses
-            w.formula(ws, Cell(COMPARE, row, col), ref(src, COMPARE), value)
+            w.formula(ws, Cell(COMPARE, row, col), ref(src, COMPARE), value, styles[col])
         ws.write_number(row, 2, n, f["int"])
         hist, top = sheets.sheet(HISTORY), sheets.HISTORY_FIRST_ROW
         chart.add_series({"name": label, "categories": [hist, top, 0, top + n - 1, 0],

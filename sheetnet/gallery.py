@@ -219,6 +219,13 @@ def history_box(page: Page) -> tuple[float, float, float, float]:
     left_of_chart = min(w.x1 for w in loss_head) if loss_head else 0.0
     axis = [w for w in heads if w.text == "step" and left_of_chart < w.x0 < right]
     bottom = (max(w.y1 for w in axis) + 30 * s) if axis else HISTORY_BOTTOM * s
+    # a short run's whole table of losses, when it ends above the picture's bottom edge
+    step_head = [w for w in heads if w.text == "step" and w.x1 <= left_of_chart]
+    if step_head:
+        column = [w for w in heads if w.y0 > step_head[0].y1 and w.x0 < left_of_chart]
+        table_bottom = max((w.y1 for w in column), default=0.0) + 3 * s
+        if table_bottom <= MAIN_SIZE[1] * s:
+            bottom = max(bottom, table_bottom)
     bottom = clear_cut([(w.y0, w.y1) for w in heads], min(bottom, page.height), ROW_GAP * s)
     return 0.0, 0.0, right, bottom
 

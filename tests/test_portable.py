@@ -13,6 +13,7 @@ import re
 import zipfile
 from pathlib import Path
 
+import openpyxl
 import pytest
 
 from sheetnet.book.cells import read_cells
@@ -148,6 +149,9 @@ COL = re.compile(r'<col min="(\d+)" max="(\d+)" width="([\d.]+)"')
 NUMBER_CELL = re.compile(r'<c r="([A-Z]+)\d+"(?: s="(\d+)")?>(?:<f>[^<]*</f>)?<v>([^<]*)</v></c>')
 DEFAULT_WIDTH = 8.43  # characters: a column XlsxWriter left alone
 SHOWN = {"0.000000000": lambda v: f"{v:.9f}", "0.00000000E+00": lambda v: f"{v:.8E}", "0": lambda v: f"{v:.0f}",
+         "0.000000000;-0.000000000;0": lambda v: f"{v:.9f}" if v else "0",
+         "0.00000000E+00;-0.00000000E+00;0": lambda v: f"{v:.8E}" if v else "0",
+         "General": lambda v: f"{v:.0f}" if v == int(v) else repr(v),
          "[=0]0;[=1]0;0.000": lambda v: f"{v:.0f}" if v in (0.0, 1.0) else f"{v:.3f}"}
 
 
@@ -198,6 +202,64 @@ def test_the_width_check_finds_what_libreoffice_shows_as_hashes(tmp_path):
     ws.write_number(0, 1, 0.5, wb.add_format({"num_format": "0.000000000"}))  # 11 characters in 8.43: too
     wb.close()
     assert [(c, t) for _, c, t, _ in too_wide(path)] == [("A", "-3.71504283E-04"), ("B", "0.500000000")]
+
+
+FORMULA_NUMBER = re.compile(r'<c r="([A-Z]+)(\d+)"(?: s="(\d+)")?><f>[^<]*</f><v>([^<]*)</v></c>')
+SHEET_NAME = re.compile(r'<sheet name="([^"]*)" sheetId="\d+" r:id="rId(\d+)"/>')
+
+
+def number_formats(path):
+    """{sheet name: [(column letters, row, number format, value)]} of every formula number cell."""
+    out = {}
+    with zipfile.ZipFile(path) as z:
+        styles = z.read("xl/styles.xml").decode()
+        codes = dict(NUMFMT.findall(styles))
+        xfs = styles[styles.index("<cellXfs"):styles.index("</cellXfs>")]
+        fmt_of = [codes.get(re.search(r'numFmtId="(\d+)"', a).group(1), "General") for a in XF.findall(xfs)]
+        for name, rid in SHEET_NAME.findall(z.read("xl/workbook.xml").decode()):
+            xml = z.read(f"xl/worksheets/sheet{rid}.xml").decode()
+            out[name] = [(c, int(r), fmt_of[int(st or 0)], float(v)) for c, r, st, v in FORMULA_NUMBER.findall(xml) if v]
+    return out
+
+
+@pytest.mark.parametrize("book", [p.name for p in GALLERY])
+def test_one_number_style_per_column_and_whole_numbers_plainly(book):
+    """A Run sheet's column is one quantity over the steps, a Step sheet's row one quantity over
+    the samples: each shows one number style (never E-notation beside fixed decimals), every
+    whole number (targets, pixels, zeros) shows plainly: 1, not 1.000000000."""
+    path = REPO / "workbooks" / book
+    cells = number_formats(path)
+    checked = 0
+    for sheet, found in cells.items():
+        if sheet.startswith("Step ") and sheet != "Step 1":
+            continue  # every Step sheet is laid out as Step 1
+        table = _parameter_table_row(path, sheet) if sheet == "Step 1" else None
+        by_line, values = {}, {}
+        for col, row, fmt, value in found:
+            line = row if table is not None and row < table else col
+            by_line.setdefault(line, set()).add(fmt.split(";")[0].replace("[=0]0", "0.000000000"))
+            values.setdefault(line, []).append((fmt, value))
+            if value == 0:
+                assert SHOWN[fmt](value) == "0", (book, sheet, col, row, fmt)
+            checked += 1
+        mixed = {line: f for line, f in by_line.items() if len(f) > 1}
+        assert not mixed, (book, sheet, list(mixed.items())[:3])
+        for line, pairs in values.items():
+            if all(v == int(v) and abs(v) < 1e9 for _, v in pairs):  # whole numbers only: shown plainly
+                assert all(SHOWN[f](v) == f"{abs(v):.0f}" for f, v in pairs if v == 0) and \
+                    all(SHOWN[f](v) == f"{v:.0f}" for f, v in pairs if v != 0), (book, sheet, line, pairs[:3])
+    assert checked > 50
+
+
+def _parameter_table_row(path, sheet) -> int:
+    """The first row (1-based) of a Step sheet's parameter table: below the header whose
+    column B says "gradient"; the rows above hold one quantity each, the columns below."""
+    ws = openpyxl.load_workbook(path, read_only=True)[sheet]
+    for row in ws.iter_rows(min_col=2, max_col=2):
+        cell = row[0]
+        if isinstance(cell.value, str) and cell.value.startswith("gradient"):
+            return cell.row + 1
+    raise AssertionError(f"no parameter table on {sheet}")
 
 
 @pytest.mark.parametrize("book", [p.name for p in GALLERY])

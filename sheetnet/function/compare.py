@@ -18,6 +18,7 @@ from ..i18n import _
 from ..ops import OPTIMIZERS
 from ..ops.symbols import pretty
 from ..sheet.layout import ref
+from ..sheet.values import number_style
 from .engine import train_function
 from .layout import META, FunctionLayout
 from .workbook import FORMAT_VERSION, formats, write_run
@@ -69,13 +70,20 @@ def _write_compare(wb, ws, traces, lays, fmt):
     f_chart = wb.add_chart({"type": "scatter", "subtype": "straight"})
     path_chart = wb.add_chart({"type": "scatter", "subtype": "straight_with_markers"})
     lowest = min(float(np.min(t.values)) for t in traces.values())
+    runs = list(traces.values())
+
+    def style(values):  # one number style per column
+        return fmt[{"int": "whole"}.get(number_style(values), number_style(values))]
+
+    styles = {1: style([t.spec.train.lr for t in runs]), 3: style([t.values[0] for t in runs]),
+              4: style([t.values[-1] for t in runs])}
     for row, (label, trace) in enumerate(traces.items(), start=4):
         lay, n = lays[label], trace.n_steps
         ws.write_string(row, 0, label)
-        ws.write_formula(row, 1, "=" + ref(lay.setting("lr"), COMPARE), fmt["num"], trace.spec.train.lr)
+        ws.write_formula(row, 1, "=" + ref(lay.setting("lr"), COMPARE), styles[1], trace.spec.train.lr)
         ws.write_number(row, 2, n, fmt["int"])
         for col, k in ((3, 0), (4, n)):
-            ws.write_formula(row, col, "=" + ref(lay.cell("f", k), COMPARE), fmt["num"], float(trace.values[k]))
+            ws.write_formula(row, col, "=" + ref(lay.cell("f", k), COMPARE), styles[col], float(trace.values[k]))
         steps_sheet, f_col = lay.steps_sheet, lay.cell("f", 0).col
         f_chart.add_series({"name": label, "categories": [steps_sheet, lay.row(0), 0, lay.row(n - 1), 0],
                             "values": [steps_sheet, lay.row(0), f_col, lay.row(n - 1), f_col],

@@ -18,7 +18,9 @@ from ..i18n import _
 from ..ops import OPTIMIZERS
 from ..ops import formula as f
 from ..ops.symbols import pretty
-from ..sheet.layout import ref
+from ..sheet.layout import VALUE_WIDTH, ref
+from ..sheet.values import number_style
+from ..sheet.workbook import NUM_FORMAT, SMALL_FORMAT
 from ..sheet.stream import FastWorksheet
 from ..walkthrough import SETTING_SYMBOLS
 from .layout import GRID, GUIDE, META, FunctionLayout
@@ -112,6 +114,9 @@ def formats(wb) -> dict:
             "answer": wb.add_format({"bg_color": "#E2EFDA", "border": 1}),
             "int": wb.add_format({"num_format": "0", "align": "center"}),
             "num": wb.add_format({"num_format": "General"}),
+            # one number style per column of the Steps table (sheet.values.number_style)
+            "value": wb.add_format({"num_format": NUM_FORMAT}), "small": wb.add_format({"num_format": SMALL_FORMAT}),
+            "whole": wb.add_format({"num_format": "0"}),
             "note": wb.add_format({"italic": True, "font_color": "#555555"}),
             # the landscape: a colour map, its numbers short (each cell holds the full value)
             "grid": wb.add_format({"num_format": "0.0#", "font_size": 8}),
@@ -190,6 +195,11 @@ def _steps(wb, ws, trace, lay, fmt, exercise=None):
         for col, text in eqs.items():
             ws.write_string(2, col, text, fmt["eq"])
     answers = {(g, j) for g, j in lay.answers(0)} if exercise is not None else set()
+    columns = {("f", 0): trace.values, ("lr", 0): trace.lr}
+    for j in range(len(names)):
+        columns.update({("x", j): trace.points[:, j], ("g", j): trace.grads[:, j], ("x+", j): trace.points[1:, j]})
+        columns.update({(f"s:{s}", j): v[:, j] for s, v in {**trace.states, **trace.shown}.items()})
+    style = {key: fmt[{"int": "whole"}.get(number_style(v), number_style(v))] for key, v in columns.items()}
     for k in range(steps + 1):
         row = lay.row(k)
         if k < steps:
@@ -204,11 +214,11 @@ def _steps(wb, ws, trace, lay, fmt, exercise=None):
                 ws.write_blank(c.row, c.col, None, fmt["answer"])
             elif exercise is not None and k > 0 and group in ("x", "f"):
                 on = [ref(lay.cell("x+", k - 1, j), at)] if group == "x" else point
-                ws.write_formula(c.row, c.col, "=" + _waiting(formula_text, on), fmt["num"], "")
+                ws.write_formula(c.row, c.col, "=" + _waiting(formula_text, on), style[group, j], "")
             else:
-                ws.write_formula(c.row, c.col, "=" + formula_text, fmt["num"], value[group, j])
+                ws.write_formula(c.row, c.col, "=" + formula_text, style[group, j], value[group, j])
     ws.set_column(0, 0, 6)
-    ws.set_column(1, lay.width, 14)
+    ws.set_column(1, lay.width, VALUE_WIDTH)
     ws.freeze_panes(4, 1)
     if exercise is None:
         _charts(wb, ws, trace, lay, fmt)
@@ -246,7 +256,7 @@ def _charts(wb, ws, trace, lay, fmt):
             c, at = lay.grid_value(i), lay.grid_axis(0, i)
             with np.errstate(all="ignore"):
                 value = float(f_np(x))
-            ws.write_formula(c.row, c.col, "=" + formula(spec.expr, {spec.variables[0]: ref(at, lay.steps_sheet)}), None,
+            ws.write_formula(c.row, c.col, "=" + formula(spec.expr, {spec.variables[0]: ref(at, lay.steps_sheet)}), fmt["grid"],
                              value if np.isfinite(value) else 0)
         path = wb.add_chart({"type": "scatter", "subtype": "straight"})
         top, bottom = lay.grid_axis(0, 0).row, lay.grid_axis(0, GRID - 1).row

@@ -48,7 +48,8 @@ def write(w, ws):
                 ws.write_string(row, col, heads[col][idx], f["head"] if row < 3 else eq)
     for k in range(lay.n_steps):
         cells = [(0, k + 1, None, f["int"]), (1, lay.steps[k][0] + 1, None, f["int"])]
-        cells += [w.formula_cell(ws.name, row, col, formula, value) for row, col, _, formula, value in w.step_cells(k)]
+        cells += [w.formula_cell(ws.name, row, col, formula, value, fmt)
+                  for row, col, _, formula, value, fmt in w.step_cells(k)]
         ws.write_row(lay.row(k), cells)
     ws.freeze_panes(lay.HEAD_ROWS, 2)
     ws.set_column(0, 1, 7)

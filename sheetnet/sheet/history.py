@@ -32,6 +32,8 @@ def write(w, ws):
     for idx, label in enumerate(P.labels):
         ws.write_string(top - 1, pcol + 1 + idx, label, f["head"])
     ends = lay.epoch_ends()
+    loss_fmt = w.style(trace.loss[: lay.n_steps])  # one number style per column
+    param_fmt = [w.style(trace.thetas[[s + 1 for s in ends], idx]) for idx in range(P.size)]
     for k in range(max(lay.n_steps, len(ends))):
         row = top + k
         cells = []
@@ -39,14 +41,15 @@ def write(w, ws):
             cells += [(0, k + 1, None, f["int"]), (1, lay.steps[k][0] + 1, None, f["int"])]
             src = lay.cell(loss_kind, None, 0, k)
             c = sheets.history_loss(k)
-            cells.append(w.formula_cell(here, c.row, c.col, ref(src, here), trace.loss[k]))
+            cells.append(w.formula_cell(here, c.row, c.col, ref(src, here), trace.loss[k], loss_fmt))
         if k < len(ends):
             s = ends[k]
             cells.append((pcol, lay.steps[s][0] + 1, None, f["int"]))
             for idx in range(P.size):
                 src = lay.cell("p1", None, idx, s)
                 c = sheets.history_param(k, idx)
-                cells.append(w.formula_cell(here, c.row, c.col, ref(src, here), trace.thetas[s + 1, idx]))
+                cells.append(w.formula_cell(here, c.row, c.col, ref(src, here), trace.thetas[s + 1, idx],
+                                            param_fmt[idx]))
         ws.write_row(row, sorted(cells, key=lambda c: c[0]))
     # a scatter chart: its step axis is numeric, so it gets a few round tick labels (a line
     # chart labels every category and the labels run together); a short run shows its points

@@ -83,8 +83,8 @@ def write(w, ws, k):
         text(row, 1, w.equation("gs", None, idx, k), f["eq"])
     pixel = f["pixel"] if lay.grids.get(("in", None)) else None
     frozen_rows = {lay.param_first_row + idx for idx in frozen}
-    for row, col, kind, formula, value in w.step_cells(k):
-        fmt = pixel if kind == "in" else f["frozen"] if kind == "p1" and row in frozen_rows else None
+    for row, col, kind, formula, value, style in w.step_cells(k):
+        fmt = pixel if kind == "in" else f["frozen"] if kind == "p1" and row in frozen_rows else style
         cells.append((row, col, "f", formula, value, fmt))
     cells.sort(key=lambda c: (c[0], c[1]))
     ws.set_row(hr, 45)  # before the rows are written: constant-memory mode ignores it afterwards

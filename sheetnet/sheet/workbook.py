@@ -44,10 +44,10 @@ from .refs import CellRefs, NameRefs
 from .stream import FastWorksheet
 from .templates import FormulaTemplates
 from ..spec.toml_out import to_toml
-from .values import StepValues
+from .values import NumberStyles, StepValues, number_style
 
-NUM_FORMAT = "0.000000000"
-SMALL_FORMAT = "0.00000000E+00"
+NUM_FORMAT = "0.000000000;-0.000000000;0"  # exact zeros plainly: 0
+SMALL_FORMAT = "0.00000000E+00;-0.00000000E+00;0"
 WEIGHT_SCALE = {"type": "3_color_scale", "min_color": "#9DC3E6", "mid_color": "#FFFFFF", "max_color": "#F4B183"}
 
 
@@ -125,6 +125,7 @@ class Writer:
         self.build = FormulaTemplates(model, lay)  # StepFormulas(model, self.refs)'s text, built once per item
         self.names = NameRefs(lay, model)
         self.describe = StepFormulas(model, self.names)
+        self.styles = NumberStyles(trace, model, lay)  # one number style per quantity
         f = wb.add_format
         self.fmt = {
             "title": f({"bold": True, "font_size": 14}),
@@ -138,7 +139,7 @@ class Writer:
             "value": f({"num_format": NUM_FORMAT}),
             "small": f({"num_format": SMALL_FORMAT}),
             "answer": f({"num_format": NUM_FORMAT, "bg_color": "#E2EFDA", "border": 2, "border_color": "#70AD47"}),
-            "int": f({"num_format": "0"}),
+            "int": f({"num_format": "0"}),  # a whole number, plainly
             "pixel": f({"num_format": "[=0]0;[=1]0;0.000", "align": "center"}),  # LibreOffice would carry the data's format over a General one
             "text": f({}),
             # a frozen parameter (freeze_biases): grey, so the update rule's header reads as not applying
@@ -169,6 +170,10 @@ class Writer:
         value = float(value)
         small = value != 0 and abs(value) < 1e-3  # 9 significant digits either way
         ws.write_formula(cell.row, cell.col, "=" + text, fmt or self.fmt["small" if small else "value"], value)
+
+    def style(self, values) -> object:
+        """The format of a column of ``values`` (one number style for all: NumberStyles)."""
+        return self.fmt[number_style(values)]
 
     def formula_cell(self, sheet: str, row: int, col: int, text: str | None, value: float, fmt=None):
         """The same cell as ``formula`` writes, as ``(col, value, formula, fmt)`` for ``write_row``."""
@@ -271,13 +276,17 @@ class Writer:
             ws.write_string(hr, self.lay.sheets.data("in", 0, i).col, u, self.fmt["head"])
         for k, u in enumerate(outs):
             ws.write_string(hr, self.lay.sheets.data("t", 0, k).col, f"t_{u}", self.fmt["head"])
+        # a column of whole numbers (0/1 pixels, one-hot targets) shows them plainly: 1, not 1.000000000
+        whole = self.wb.add_format({"font_color": "#0000FF", "bg_color": "#FFF2CC", "num_format": "0", "border": 1})
+        input_fmt = {kind: [whole if number_style(col) == "int" else self.fmt["input"] for col in values.T]
+                     for kind, values in (("in", spec.data.inputs), ("t", spec.data.targets))}
         for n in range(len(spec.data.inputs)):
             c = self.lay.sheets.data("in", n, 0)
             ws.write_number(c.row, 0, n + 1, self.fmt["int"])
             for i, v in enumerate(spec.data.inputs[n]):
-                ws.write_number(c.row, self.lay.sheets.data("in", n, i).col, v, self.fmt["input"])
+                ws.write_number(c.row, self.lay.sheets.data("in", n, i).col, v, input_fmt["in"][i])
             for k, v in enumerate(spec.data.targets[n]):
-                ws.write_number(c.row, self.lay.sheets.data("t", n, k).col, v, self.fmt["input"])
+                ws.write_number(c.row, self.lay.sheets.data("t", n, k).col, v, input_fmt["t"][k])
         ws.freeze_panes(hr + 1, 1)
         ws.set_column(0, 0, 8)
         ws.set_column(1, len(ins) + len(outs), 14)
@@ -342,7 +351,8 @@ class Writer:
         return self.names.equation(self.describe, kind, layer, item, k, pos)
 
     def step_cells(self, k):
-        """(row, col, kind, formula, value) of every cell of step k, row by row, left to right."""
+        """(row, col, kind, formula, value, format) of every cell of step k, row by row, left to
+        right; the format is the quantity's number style (NumberStyles)."""
         if self.progress is not None:
             self.progress(k + 1, self.lay.n_steps)
         self.refs.step = k
@@ -351,10 +361,10 @@ class Writer:
             yield from sorted(self._exercise_cells(k, vals), key=lambda c: (c[0], c[1]))
             return
         base, geometry = self.step_geometry(k)
-        formula, answers, get = self.build.formula, self.answer_kinds, vals.get
+        formula, answers, get, style, fmt = self.build.formula, self.answer_kinds, vals.get, self.styles, self.fmt
         for row, col, kind, layer, item, pos in geometry:
             text = None if kind in answers else formula(kind, layer, item, k, pos)
-            yield base + row, col, kind, text, get(kind, layer, item, pos)
+            yield base + row, col, kind, text, get(kind, layer, item, pos), fmt[style(kind, layer, item)]
 
     def step_geometry(self, k):
         """(first row of step k, its cells as (row from there, col, kind, layer, item, pos)): the
@@ -377,9 +387,10 @@ class Writer:
         a cell that reads an answer, or reads a cell waiting for one, waits too (exercise.Pending)."""
         for cell, kind, layer, item, pos in self.lay.step_cells(k):
             value = vals.get(kind, layer, item, pos)
+            fmt = self.fmt[self.styles(kind, layer, item)]
             if kind in self.answer_kinds and self.scope.covers(self.lay, kind, layer, item, pos):
                 self.pending.answer(cell)
-                yield cell.row, cell.col, kind, None, value
+                yield cell.row, cell.col, kind, None, value, fmt
             else:
                 formula, waiting = self.pending.wrap(cell, self.build.formula(kind, layer, item, k, pos))
-                yield cell.row, cell.col, kind, formula, value if waiting is None else waiting
+                yield cell.row, cell.col, kind, formula, value if waiting is None else waiting, fmt
