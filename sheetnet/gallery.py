@@ -186,14 +186,24 @@ def _below_title(page: Page) -> list[Word]:
 
 def main_box(page: Page) -> tuple[float, float, float, float]:
     """The top-left corner of the main sheet (x0, y0, x1, y1 in points of the page), ending
-    between columns and between rows."""
+    between columns and between rows; on a Step sheet with grids (a CNN), the first sample's
+    band of grids instead: its image, the filters, every feature map, pooled map and delta."""
     s = page.scale()
+    band = sorted((w for w in page.words if w.text == "sample" and w.y0 > 40 * s
+                   and any(v.text == "filter" and abs(v.y0 - w.y0) < 1 for v in page.words)), key=lambda w: w.y0)
+    if band:
+        first = band[0]
+        below = [w.y0 for w in page.words if w.text == "sample" and abs(w.x0 - first.x0) < 1 and w.y0 > first.y1]
+        x0, y0 = first.x0 - 4 * s, first.y0 - 4 * s
+        y1 = (min(below) - 4 * s) if below else min(y0 + MAIN_SIZE[1] * s, page.height)
+        return x0, y0, min(x0 + GRID_BAND_WIDTH * s, page.width), y1
     words = _below_title(page)
     right = clear_cut([(w.x0, w.x1) for w in words], min(MAIN_SIZE[0] * s, page.width), 1 * s)
     bottom = clear_cut([(w.y0, w.y1) for w in words], min(MAIN_SIZE[1] * s, page.height), ROW_GAP * s)
     return 0.0, 0.0, right, bottom
 
 
+GRID_BAND_WIDTH = 1140.0  # points: a CNN sample's band of grids
 COMPARE_SIZE = (760.0, 520.0)  # points: the table of runs and the chart below it
 FUNCTION_COMPARE_SIZE = (1000.0, 470.0)  # points: the table, the chart of f and the chart of the paths
 

@@ -297,23 +297,36 @@ class _Layout:
 class StepsLayout(_Layout):
     """One sheet per step: rows = units × quantities, columns = samples; then the parameter table.
 
-    Images and feature maps are drawn as little grids, the way a textbook draws them: a band
-    per block with a header row (the map names), then for each sample its maps side by side
-    (columns) as H×W grids, the samples one under the other."""
+    Images and feature maps are drawn as little square grids, the way the Wakui book's sheets
+    draw them, in a panel right of the sample columns (narrow columns of their own): a band per
+    sample, its blocks side by side (the image, the filters, each layer's net and out maps, the
+    pooled maps, then their deltas), the maps of a block one under the other, so that filter f's
+    maps line up across the band.  A grid block also keeps one row on the left: its label and
+    equation."""
 
     name = "steps"
     HEAD_ROWS = 4  # title, subtitle, blank, column header
     FIRST_COL = 2  # A: quantity, B: equation, C…: values
+    GRID_COL_WIDTH = 6  # characters: a grid cell of 3 decimals in a 9-point font
 
     def __init__(self, model, steps, orders, start=None, prefix=""):
         super().__init__(model, steps, orders, start, prefix)
         self.rows: dict = {}
         self.grids: dict = {}  # block key -> (F, H, W) for blocks drawn as grids
+        self.grid_cols: dict = {}  # block key -> its first column in the panel
         self.section_rows: list[tuple[int, str]] = []  # (row of the heading, section)
         self.sample_header_rows: list[int] = []  # rows naming the samples above their columns
-        has_grids = any(self.grid_of(b) is not None for b in self.blocks if b.kind not in PARAM_KINDS)
-        row, section, after_grid = self.HEAD_ROWS, None, True
-        width = self.FIRST_COL + self.max_batch
+        row, section = self.HEAD_ROWS, None
+        pcol = self.FIRST_COL
+        self.param_cols: dict = {}
+        for b in self.blocks:
+            if b.kind in PARAM_KINDS:
+                self.param_cols[b.kind] = pcol
+                pcol += self.max_batch if b.kind == "gs" else 1
+        # the panel of grids: right of the sample columns and of the parameter table's columns
+        self.panel_col = max(self.FIRST_COL + self.max_batch, pcol) + 1  # one empty column before it
+        col = self.panel_col
+        tallest = 0
         for b in self.blocks:
             if b.kind in PARAM_KINDS:
                 continue
@@ -321,31 +334,35 @@ class StepsLayout(_Layout):
                 section = SECTION_OF[b.kind]
                 self.section_rows.append((row, section))
                 row += 1
-                after_grid = True
             grid = self.grid_of(b)
-            if has_grids and grid is None and after_grid:  # columns are samples again: say so
-                self.sample_header_rows.append(row)
-                row += 1
-            after_grid = grid is not None
             if grid is not None:
                 F, H, W = grid
                 self.grids[b.key] = grid
-                self.rows[b.key] = row + 1  # below the band's header row
-                row += 1 + (self.max_batch if b.per_sample else 1) * (H + 1)
-                width = max(width, self.FIRST_COL + F * (W + 1))
+                self.grid_cols[b.key] = col
+                col += W + 1
+                tallest = max(tallest, F * (H + 1))
+                self.rows[b.key] = row  # its label and equation
+                row += 1
             else:
                 self.rows[b.key] = row
                 row += b.items
-        self.param_header_row = row + 1
-        self.param_first_row = row + 2
-        col = self.FIRST_COL
-        self.param_cols: dict = {}
-        for b in self.blocks:
-            if b.kind in PARAM_KINDS:
-                self.param_cols[b.kind] = col
-                col += self.max_batch if b.kind == "gs" else 1
+        self.panel_top = self.HEAD_ROWS
+        self.band_height = 1 + tallest  # a header row, then the maps (a blank row below each)
+        panel_bottom = self.panel_top + (self.max_batch * self.band_height if self.grids else 0)
+        self.param_header_row = max(row, panel_bottom) + 1
+        self.param_first_row = self.param_header_row + 1
         self.n_rows = self.param_first_row + model.params.size
-        self.n_cols = max(col, width)
+        self.panel_end = col  # one past the panel's last column
+        self.n_cols = max(pcol, self.FIRST_COL + self.max_batch, col if self.grids else 0)
+
+    def band_top(self, pos: int) -> int:
+        """The header row of sample ``pos``'s band of grids."""
+        return self.panel_top + pos * self.band_height
+
+    def grid_map_origin(self, key, m: int, pos: int) -> tuple[int, int]:
+        """(row, col) of map ``m``'s top-left cell in sample ``pos``'s band."""
+        F, H, W = self.grids[key]
+        return self.band_top(pos) + 1 + m * (H + 1), self.grid_cols[key]
 
     def grid_of(self, block):
         """(maps, height, width) if ``block`` is an image or feature maps, else None."""
@@ -374,7 +391,8 @@ class StepsLayout(_Layout):
         if grid is not None:
             F, H, W = grid
             f, r, c = item // (H * W), (item // W) % H, item % W
-            return Cell(sheet, self.rows[(kind, layer)] + pos * (H + 1) + r, self.FIRST_COL + f * (W + 1) + c)
+            row, col = self.grid_map_origin((kind, layer), f, pos)
+            return Cell(sheet, row + r, col + c)
         return Cell(sheet, self.rows[(kind, layer)] + item, self.FIRST_COL + pos)
 
 

@@ -6,7 +6,8 @@ from itertools import groupby
 
 from .layout import PARAM_KINDS, SECTION_TITLES, VALUE_WIDTH
 
-GRID_TITLES = {"in": "pixels", "kernel": "filters", "net": "net", "out": "out", "delta": "δ"}
+GRID_TITLES = {"in": "pixels", "kernel": "filter", "net": "net", "out": "out", "delta": "δ"}
+GRID_WIDTHS = {"in": 2, "delta": 7}  # characters: pixels 0/1; "-3.7E-4"; other grids "-0.436" (6)
 PARAM_HEADS = {"p0": "start", "gs": "g (sample {n})", "g": "gradient g", "p1": "updated"}
 
 
@@ -25,9 +26,8 @@ def write(w, ws, k):
          f["subtitle"])
     text(3, 0, "quantity", f["head"])
     text(3, 1, "equation", f["head"])
-    for row in ([] if lay.grids else [3]) + lay.sample_header_rows:
-        for pos, n in enumerate(samples):
-            text(row, lay.FIRST_COL + pos, f"sample {int(n) + 1}", f["head"])
+    for pos, n in enumerate(samples):
+        text(3, lay.FIRST_COL + pos, f"sample {int(n) + 1}", f["head"])
     for row, section in lay.section_rows:
         text(row, 0, SECTION_TITLES[section], f["section"])
     text(lay.param_header_row - 1, 0, SECTION_TITLES["update"] + " (one row per parameter)", f["section"])
@@ -37,18 +37,18 @@ def write(w, ws, k):
         if b.kind in PARAM_KINDS:
             continue
         grid = lay.grids.get(b.key)
-        if grid is not None:  # a band of little grids: header row, then one grid row-block per sample
+        if grid is not None:  # a row here, the grids in the panel on the right: a band per sample
             F, H, W = grid
-            top = lay.rows[b.key]
             what = "the image" if b.kind == "in" else f"layer {b.layer + 1} ({spec.layers[b.layer + 1].kind})"
-            text(top - 1, 0, GRID_TITLES[b.kind], f["label"])
-            text(top - 1, 1, f"{what}: " + (w.equation(b.kind, b.layer, 0, k) or "?") + "  (first unit)",
-                 f["eq"])
+            text(lay.rows[b.key], 0, _grid_title(spec, b), f["label"])
+            text(lay.rows[b.key], 1, f"{what}: " + (w.equation(b.kind, b.layer, 0, k) or "?")
+                 + "  (first unit; the grids are on the right)", f["eq"])
             maps = ["image"] if b.kind == "in" else spec.layers[b.layer + 1].map_names
-            for m, name in enumerate(maps):
-                text(top - 1, lay.FIRST_COL + m * (W + 1), name, f["head"])
-            for pos, n in enumerate(samples if b.per_sample else []):
-                text(top + pos * (H + 1), 0, f"sample {int(n) + 1}", f["subtitle"])
+            for pos, n in enumerate(samples if b.per_sample else samples[:1]):
+                for m, name in enumerate(maps):
+                    row, col = lay.grid_map_origin(b.key, m, pos)
+                    head = f"{_grid_title(spec, b)} {name}" if b.kind != "in" else f"sample {int(n) + 1}"
+                    text(row - 1, col, head, f["grid_head"])
             continue
         for item in range(b.items):
             row = lay.cell(b.kind, b.layer, item, k).row
@@ -84,7 +84,9 @@ def write(w, ws, k):
     pixel = f["pixel"] if lay.grids.get(("in", None)) else None
     frozen_rows = {lay.param_first_row + idx for idx in frozen}
     for row, col, kind, formula, value, style in w.step_cells(k):
-        fmt = pixel if kind == "in" else f["frozen"] if kind == "p1" and row in frozen_rows else style
+        in_panel = lay.grids and col >= lay.panel_col and row < lay.param_header_row
+        fmt = (pixel if kind == "in" else f["grid_delta"] if kind == "delta" else f["grid"]) if in_panel else \
+            f["frozen"] if kind == "p1" and row in frozen_rows else style
         cells.append((row, col, "f", formula, value, fmt))
     cells.sort(key=lambda c: (c[0], c[1]))
     ws.set_row(hr, 45)  # before the rows are written: constant-memory mode ignores it afterwards
@@ -97,6 +99,11 @@ def write(w, ws, k):
     ws.set_column(0, 0, 13)
     ws.set_column(1, 1, 38)
     ws.set_column(2, lay.n_cols, VALUE_WIDTH)  # -3.71504283E-04 fits: no cell shows ###
+    if lay.grids:  # the panel: narrow columns (a 0/1 image's nearly square), thin gaps between blocks
+        ws.set_column(lay.panel_col - 1, lay.panel_end, 1)
+    for key, (F, H, W) in lay.grids.items():
+        col = lay.grid_cols[key]
+        ws.set_column(col, col + W - 1, GRID_WIDTHS.get(key[0], lay.GRID_COL_WIDTH))
 
 
 
@@ -105,14 +112,23 @@ KERNEL_SCALE = {"type": "3_color_scale", "min_color": "#9DC3E6", "mid_color": "#
 MAP_SCALE = {"type": "2_color_scale", "min_color": "#FFFFFF", "max_color": "#F4B183"}
 
 
+def _grid_title(spec, block) -> str:
+    """What a band's grids of ``block`` are called: image, filters, net, out, pooled, δ."""
+    if block.kind == "out" and spec.layers[block.layer + 1].kind == "maxpool":
+        return "pooled"
+    if block.kind == "delta" and spec.layers[block.layer + 1].kind == "maxpool":
+        return "δ pooled"
+    return GRID_TITLES[block.kind]
+
+
 def _shade_grids(lay, ws, batch):
     """Colour every image and feature map like a picture: dark = large."""
-    for (kind, layer), (F, H, W) in lay.grids.items():
+    for key, (F, H, W) in lay.grids.items():
+        kind = key[0]
         if kind not in ("in", "out", "kernel"):
             continue
-        top = lay.rows[(kind, layer)]
         for pos in range(1 if kind == "kernel" else batch):
             for m in range(F):
-                r0, c0 = top + pos * (H + 1), lay.FIRST_COL + m * (W + 1)
+                r0, c0 = lay.grid_map_origin(key, m, pos)
                 scale = {"in": PIXEL_SCALE, "kernel": KERNEL_SCALE}.get(kind, MAP_SCALE)
                 ws.conditional_format(r0, c0, r0 + H - 1, c0 + W - 1, scale)

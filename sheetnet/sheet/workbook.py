@@ -48,6 +48,8 @@ from .values import NumberStyles, StepValues, number_style
 
 NUM_FORMAT = "0.000000000;-0.000000000;0"  # exact zeros plainly: 0
 SMALL_FORMAT = "0.00000000E+00;-0.00000000E+00;0"
+GRID_FORMAT = "0.000;-0.000;0"  # a little grid's cell: 3 decimals (its full value is in the cell)
+GRID_DELTA_FORMAT = "0.0E+0;-0.0E+0;0"  # … of a delta map, whose values are often under 0.001
 WEIGHT_SCALE = {"type": "3_color_scale", "min_color": "#9DC3E6", "mid_color": "#FFFFFF", "max_color": "#F4B183"}
 
 
@@ -140,6 +142,11 @@ class Writer:
             "small": f({"num_format": SMALL_FORMAT}),
             "answer": f({"num_format": NUM_FORMAT, "bg_color": "#E2EFDA", "border": 2, "border_color": "#70AD47"}),
             "int": f({"num_format": "0"}),  # a whole number, plainly
+            # a cell of a little grid (a filter, a feature map; a delta map): short, the cell holds the full
+            # value; the map's header
+            "grid": f({"num_format": GRID_FORMAT, "font_size": 9, "align": "center"}),
+            "grid_delta": f({"num_format": GRID_DELTA_FORMAT, "font_size": 9, "align": "center"}),
+            "grid_head": f({"bold": True, "font_size": 9}),
             "pixel": f({"num_format": "[=0]0;[=1]0;0.000", "align": "center"}),  # LibreOffice would carry the data's format over a General one
             "text": f({}),
             # a frozen parameter (freeze_biases): grey, so the update rule's header reads as not applying
