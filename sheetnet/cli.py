@@ -350,9 +350,13 @@ def _train_function(spec, output, as_json):
         name=spec.name or spec.path, steps=ngettext("{n} step", "{n} steps", trace.n_steps).format(n=trace.n_steps),
         first=f"{trace.values[0]:.9g}", last=f"{trace.values[-1]:.9g}", point=point)
     click.echo("\n".join(wrap(text, terminal_width())))
+    _note_function_divergence(trace)
+
+
+def _note_function_divergence(trace):
     if trace.diverged_at:
         click.echo(_("sheetnet: diverged at step {step}: f or the point stopped being a finite number; the run "
-                     "holds steps 1–{last}").format(step=trace.diverged_at, last=trace.diverged_at - 1), err=True)
+                     "stops at the point before it").format(step=trace.diverged_at), err=True)
 
 
 def _walk_function(spec, steps, as_json):
@@ -613,6 +617,7 @@ def _read_function(fbook, book, as_json, spec_out):
             return
     findings, missing = audit_function(fbook)
     trace = train_function(fbook.spec)
+    _note_function_divergence(trace)
     if findings or missing:
         what = (f"{len(findings)} cell(s) do not follow from the workbook's inputs (first: {findings[0].cell})"
                 if findings else f"{missing} formula cell(s) have no stored value")
@@ -699,6 +704,8 @@ def _audit_function(fbook, book, as_json, rtol, digits, graded, teacher):
     if fbook.exercise:
         return _grade(fbook, book, as_json, rtol, digits, graded, teacher)
     findings, missing = audit_function(fbook, rtol=1e-9 if rtol is None else rtol)
+    from .function.engine import train_function
+    _note_function_divergence(train_function(fbook.spec))
     if missing:
         click.echo(f"sheetnet: note: {book}: {missing} formula cell(s) had no stored value (saved by a program "
                    "that does not calculate); sheetnet evaluated them itself", err=True)
@@ -933,7 +940,11 @@ def _resume_function(fbook, output, more, as_json):
         raise SheetnetError("an exercise: grade it with `sheetnet audit`; resume continues a worked run", fbook.path)
     before = fbook.spec.steps
     trace = train_function(fbook.spec.with_train(epochs=before + (more or before)))
+    if trace.n_steps <= before:
+        raise SheetnetError(f"with the workbook's inputs the run diverges at step {trace.diverged_at}, before its "
+                            f"{before} steps end: nothing to continue", fbook.name)
     write_function_workbook(trace, output)
+    _note_function_divergence(trace)
     click.echo(f"wrote {output}: steps {before + 1}–{trace.n_steps} after the {before} of {fbook.name}, "
                f"f {trace.values[before]:.9g} -> {trace.values[-1]:.9g}", err=True)
     if as_json:

@@ -246,3 +246,19 @@ def test_a_comparison_of_four_learning_rates(books):
     assert compare_sheet["B5"].value.endswith("$B$3") or "B3" in compare_sheet["B5"].value
     result = run("read", books["paths"]["lrs"])
     assert_one_line_error(result, "a comparison of several runs")
+
+
+def test_a_workbook_whose_inputs_diverge(books, tmp_path):
+    """η = 1e308 typed into the sheet: read and audit say where the run diverges; resume has
+    nothing to continue (one line, nothing written)."""
+    lay = lay_of("wakui-2-11", 30)
+    wb = openpyxl.load_workbook(books["paths"]["wakui"])
+    c = lay.setting("lr")
+    wb[c.sheet].cell(c.row + 1, c.col + 1).value = 1e308
+    wb.save(tmp_path / "huge.xlsx")
+    result = run("read", tmp_path / "huge.xlsx")
+    assert result.exit_code == 0 and "diverged at step 1" in result.stderr
+    out = tmp_path / "next.xlsx"
+    result = run("resume", tmp_path / "huge.xlsx", "-o", out)
+    assert_one_line_error(result, "diverges at step 1", "nothing to continue")
+    assert not out.exists()
