@@ -3,7 +3,7 @@
     >>> import sheetnet
     >>> spec = sheetnet.example("mazur")
     >>> trace = sheetnet.train(spec)
-    >>> trace.step(0).forward
+    >>> trace.step(1).forward
 """
 
 from .errors import SheetnetError, SpecError, WorkbookError

@@ -454,19 +454,20 @@ def _walk(run, steps, sample, as_json, chain=False, names="mazur", start=None):
     if steps > MAX_WALK_STEPS:
         raise SheetnetError(f"{steps:,} steps, more than sheetnet walks through ({MAX_WALK_STEPS:,})", "--steps")
     from .engine.budget import n_steps as count_steps
+    from .engine.trace import StepView
     n_steps = count_steps(run)
     if steps > n_steps:
         epochs = -(-steps * run.train.epochs // n_steps)
         run = run.with_train(epochs=epochs)
     trace = train_run(run, start=start) if start is not None else train_run(run)
     out = []
-    largest = max(len(trace.step(k).samples) for k in range(steps))
+    largest = max(len(StepView(trace, k).samples) for k in range(steps))
     if sample > largest:
         raise SheetnetError(f"--sample {sample}: the batches of these steps have only {plural(largest, 'sample')}")
     for k in range(steps):
-        view = trace.step(k)
+        view = StepView(trace, k)
         if sample > len(view.samples):  # a short last batch: say so, and go on
-            click.echo(f"sheetnet: note: step {k + 1} has only {len(view.samples)} samples; "
+            click.echo(f"sheetnet: note: step {view.number} has only {len(view.samples)} samples; "
                        f"--sample {sample} is not shown for it", err=True)
             if as_json:
                 out.append(_step_json(trace, view, None, None))
@@ -476,7 +477,7 @@ def _walk(run, steps, sample, as_json, chain=False, names="mazur", start=None):
             out.append(_step_json(trace, view, sample - 1, lines))
         else:
             head = _("Step {step} (epoch {epoch}, sample {sample} of a batch of {size}: data row {row}, η = {lr})")
-            head = head.format(step=k + 1, epoch=view.epoch + 1, sample=sample, size=len(view.samples),
+            head = head.format(step=view.number, epoch=view.epoch, sample=sample, size=len(view.samples),
                                row=int(view.samples[sample - 1]) + 1, lr=f"{view.lr:g}")
             click.echo(render(lines, head, names=names) + "\n")
     if as_json:
@@ -490,7 +491,7 @@ def _step_json(trace, view, pos, lines):
     """One step of `step --json`: the chosen sample's lines, then every sample's, with the
     batch's inputs, targets and the parameters at the start of the step as numbers."""
     k = view.k
-    return {"step": k + 1, "epoch": view.epoch + 1, "samples": view.samples.tolist(),
+    return {"step": view.number, "epoch": view.epoch, "samples": view.samples.tolist(),
             "sample": None if pos is None else int(view.samples[pos]), "lr": view.lr,
             "lines": [] if lines is None else as_dicts(lines),
             "inputs": view.inputs.to_numpy().tolist(), "targets": view.targets.to_numpy().tolist(),
@@ -1020,7 +1021,10 @@ def compare(spec, output, epochs):
     for label, trace in traces.items():
         _note_divergence(trace, f"{label}: ")
         pad = " " * (width - display_width(label))
-        click.echo(f"{label}{pad}  lr {trace.spec.train.lr:<7g} loss {trace.loss[0]:.9g} -> {trace.final_loss:.9g}")
+        start, end = trace.evaluate(trace.thetas[0]), trace.evaluate(trace.final_theta)
+        right = "" if end.correct is None else f", right {start.correct}/{start.total} → {end.correct}/{end.total}"
+        click.echo(f"{label}{pad}  lr {trace.spec.train.lr:<7g} batch loss {trace.loss[0]:.6g} → {trace.final_loss:.6g}; "
+                   f"training-set loss {start.loss:.6g} → {end.loss:.6g}{right}")
     click.echo(f"wrote {output}", err=True)
 
 
@@ -1139,11 +1143,13 @@ def gallery(folder, names, no_pictures):
 
     \b
     Writes DIR/<name>.xlsx for the examples of the gallery (descent-1d,
-    wakui-2-11, mazur, xor, digits01, iris, cnn123, optimizers, rosenbrock;
-    any other built-in example when named with --example)
+    wakui-2-11, mazur, xor, digits01, iris, cnn123, optimizers, lr-sweep,
+    batch-sizes, vanishing, rosenbrock; any other built-in example when
+    named with --example)
     and pictures of each, rendered from the workbook by LibreOffice
     (headless, one start for all) and cropped by pdftoppm:
       DIR/img/<name>-step.png     the main sheet: Step 1, Run or Steps
+                                  (vanishing: the Gradients sheet)
       DIR/img/<name>-history.png  the Losses sheet (a function: its landscape and
                                   charts; a comparison: its Compare sheet)
     Needs LibreOffice and poppler-utils (`apt-get install libreoffice-calc-nogui

@@ -18,6 +18,7 @@ from .engine.training import Model, train
 from .errors import SpecError
 from .files import atomic_path
 from .sheet.layout import HISTORY, META, Cell, choose_layout, ref
+from .sheet import epochs
 from .sheet.workbook import FORMAT_VERSION, FastWorksheet, Writer, check_output_path
 
 COMPARE = "Compare"
@@ -58,7 +59,8 @@ def sweep(compare) -> list[tuple[str, dict]]:
     out = []
     for values in itertools.product(*(values for _, values in compare)):
         changes = dict(zip(keys, values))
-        label = ", ".join(LABELS[key].format(f"{value:g}" if isinstance(value, float) else value)
+        label = ", ".join("whole batch" if (key, value) == ("batch_size", 0) else
+                          LABELS[key].format(f"{value:g}" if isinstance(value, float) else value)
                           for key, value in changes.items())
         if "optimizer" in changes:
             changes["eps"] = None
@@ -106,36 +108,98 @@ def write_comparison(specs: dict, path: str, progress=None) -> dict:
 
 
 def _write_compare(wb, ws, writers):
+    """The Compare sheet: a row per run (its η, steps, batch losses, whole-set losses and
+    accuracy after the last epoch, all references to the run's sheets) and two charts: the
+    batch loss per step and the training-set loss per epoch, one curve per run."""
     first = next(iter(writers.values()))
     f = first.fmt
-    ws.write_string(0, 0, "The same problem, one run per setting compared: loss per step", f["title"])
+    ws.write_string(0, 0, "The same problem, one run per setting compared: loss per step and per epoch", f["title"])
     ws.write_string(1, 0, "Each run is live on its own sheets (adam Settings, adam Run, …): change a run's η and "
-                          "its curve moves.", f["subtitle"])
-    for c, h in enumerate(("run", "η", "steps", "first loss", "last loss")):
-        ws.write_string(3, c, h, f["head"])
-    chart = wb.add_chart({"type": "scatter", "subtype": "straight"})
-    styles = {1: first.style([w.trace.spec.train.lr for w in writers.values()]),  # one style per column
-              3: first.style([w.trace.loss[0] for w in writers.values()]),
-              4: first.style([w.trace.loss[-1] for w in writers.values()])}
+                          "its curves move.", f["subtitle"])
+    sheets = {label: epochs.of(w) for label, w in writers.items()}
+    classes = all(e.kind is not None for e in sheets.values())
+    test = all("test" in e.sets for e in sheets.values())
+    columns = [("η", "lr"), ("steps", None), ("first batch loss", "first"), ("last batch loss", "last"),
+               ("training-set loss", ("training", "loss"))]
+    if classes:
+        columns.append(("training accuracy", ("training", "accuracy")))
+    if test:
+        columns.append(("test-set loss", ("test", "loss")))
+        if classes:
+            columns.append(("test accuracy", ("test", "accuracy")))
+    ws.write_string(3, 0, "run", f["head"])
+    for c, (head, _) in enumerate(columns, start=1):
+        ws.write_string(3, c, head, f["head"])
+    ws.write_string(3, len(columns) + 1, "diverged", f["head"])
+
+    def source(w, e, what):
+        """(cell, value) a column refers to for run ``w``."""
+        n = w.trace.n_steps
+        if what == "lr":
+            return w.lay.sheets.setting("lr"), w.trace.spec.train.lr
+        if what in ("first", "last"):
+            k = 0 if what == "first" else n - 1
+            return w.lay.sheets.history_loss(k), w.trace.loss[k]
+        last = len(e.grid.epochs) - 1
+        ev = e.values[last][what[0]][1] if e.grid.live else e.final(what[0])
+        return e.grid.summary(last, what), ev.loss if what[1] == "loss" else ev.accuracy
+
+    table = {label: [source(w, sheets[label], what) if what else None for _, what in columns]
+             for label, w in writers.items()}
+    styles = [f["int"] if what is None else f["percent"] if isinstance(what, tuple) and what[1] == "accuracy"
+              else first.style([table[label][c][1] for label in writers]) for c, (_, what) in enumerate(columns)]
+    per_step = wb.add_chart({"type": "scatter", "subtype": "straight"})
+    per_epoch = wb.add_chart({"type": "scatter", "subtype": "straight"})
     for row, (label, w) in enumerate(writers.items(), start=4):
-        sheets, trace = w.lay.sheets, w.trace
+        trace, e = w.trace, sheets[label]
         n = trace.n_steps
         ws.write_string(row, 0, label, f["label"])
-        for col, (src, value) in enumerate(((sheets.setting("lr"), trace.spec.train.lr),
-                                            (sheets.history_loss(0), trace.loss[0]),
-                                            (sheets.history_loss(n - 1), trace.loss[-1])), start=1):
-            col += col > 1  # the steps column sits between η and the losses
-            w.formula(ws, Cell(COMPARE, row, col), ref(src, COMPARE), value, styles[col])
-        ws.write_number(row, 2, n, f["int"])
-        hist, top = sheets.sheet(HISTORY), sheets.HISTORY_FIRST_ROW
-        chart.add_series({"name": label, "categories": [hist, top, 0, top + n - 1, 0],
-                          "values": [hist, top, 2, top + n - 1, 2], "line": {"width": 1.75},
-                          "categories_data": list(range(1, n + 1)), "values_data": [float(x) for x in trace.loss]})
-    chart.set_title({"name": "Loss per step, one curve per run"})
+        for c, cell in enumerate(table[label], start=1):
+            if cell is None:
+                ws.write_number(row, c, n, f["int"])
+            else:
+                w.formula(ws, Cell(COMPARE, row, c), ref(cell[0], COMPARE), cell[1], styles[c - 1])
+        diverged = trace.diverged_at
+        losses = [e.values[i]["training"][1].loss if e.grid.live else e.final("training", i).loss
+                  for i in (0, len(e.grid.epochs) - 1)]
+        verdict = (f"stopped at step {diverged}" if diverged is not None else
+                   "no, but the loss grew" if losses[-1] > losses[0] else "no")
+        ws.write_string(row, len(columns) + 1, verdict, f["text"])
+        hist, top = w.lay.sheets.sheet(HISTORY), w.lay.sheets.HISTORY_FIRST_ROW
+        per_step.add_series({"name": label, "categories": [hist, top, 0, top + n - 1, 0],
+                             "values": [hist, top, 2, top + n - 1, 2], "line": {"width": 1.75},
+                             "categories_data": list(range(1, n + 1)), "values_data": [float(x) for x in trace.loss]})
+        g = e.grid
+        rows = len(g.epochs)
+        col = g.summary_cols[("training", "loss")]
+        losses = [float(e.values[i]["training"][1].loss) if g.live else float(e.final("training", i).loss)
+                  for i in range(rows)]
+        per_epoch.add_series({"name": label, "categories": [g.sheet, g.SUMMARY_HEAD + 1, 0, g.SUMMARY_HEAD + rows, 0],
+                              "values": [g.sheet, g.SUMMARY_HEAD + 1, col, g.SUMMARY_HEAD + rows, col],
+                              "line": {"width": 1.75}, "marker": {"type": "none"},
+                              "categories_data": [float(g.epoch_number(i)) for i in range(rows)],
+                              "values_data": losses})
+    per_step.set_title({"name": "Batch loss per step, one curve per run"})
     most = max(w.trace.n_steps for w in writers.values())
-    chart.set_x_axis({"name": "step", "min": 0, "max": most, "num_format": "0", "major_gridlines": {"visible": False}})
-    chart.set_y_axis({"name": "loss", "num_format": "0.000"})
-    chart.set_legend({"position": "bottom"})
-    ws.insert_chart(4 + len(writers) + 2, 0, chart, {"x_scale": 1.45, "y_scale": 1.3})
+    per_step.set_x_axis({"name": "step", "min": 0, "max": most, "num_format": "0",
+                         "major_gridlines": {"visible": False}})
+    batch = [float(x) for w in writers.values() for x in w.trace.loss]
+    decades = min(batch) > 0 and max(batch) / min(batch) > 1e3
+    per_step.set_y_axis({"name": "batch loss" + (" (log scale)" if decades else ""),
+                         "num_format": "0.0E+0" if decades else "0.000", **({"log_base": 10} if decades else {})})
+    per_step.set_legend({"position": "bottom"})
+    per_epoch.set_title({"name": "Training-set loss after each epoch"})
+    most = max(sheets[label].grid.epoch_number(len(sheets[label].grid.epochs) - 1) for label in writers)
+    per_epoch.set_x_axis({"name": "after epoch", "min": 0, "max": max(most, 1), "num_format": "0",
+                          "major_gridlines": {"visible": False}})
+    every = [v for e in sheets.values() for i in range(len(e.grid.epochs))
+             for v in [e.values[i]["training"][1].loss if e.grid.live else e.final("training", i).loss]]
+    spread = min(every) > 0 and max(every) / min(every) > 1e3  # decades apart: a log scale shows them all
+    per_epoch.set_y_axis({"name": "training-set loss" + (" (log scale)" if spread else ""),
+                          "num_format": "0.0E+0" if spread else "0.000", **({"log_base": 10} if spread else {})})
+    per_epoch.set_legend({"position": "bottom"})
+    chart_row = 4 + len(writers) + 2
+    ws.insert_chart(chart_row, 0, per_epoch, {"x_scale": 1.45, "y_scale": 1.3})
+    ws.insert_chart(chart_row, 6, per_step, {"x_scale": 1.45, "y_scale": 1.3})
     ws.set_column(0, 0, 20)
-    ws.set_column(1, 4, 16)
+    ws.set_column(1, len(columns) + 1, 16)

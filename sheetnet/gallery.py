@@ -24,7 +24,9 @@ from . import examples as ex
 from .errors import SheetnetError
 
 # in the order a course meets them: gradient descent on a function first, then networks
-GALLERY = ("descent-1d", "wakui-2-11", "mazur", "xor", "digits01", "iris", "cnn123", "optimizers", "rosenbrock")
+GALLERY = ("descent-1d", "wakui-2-11", "mazur", "xor", "digits01", "iris", "cnn123", "optimizers", "lr-sweep",
+           "batch-sizes", "vanishing", "rosenbrock")
+GRADIENT_PICTURES = ("vanishing",)  # their first picture: the first run's Gradients sheet, not its steps
 LEFT_OUT = {  # every other built-in example, and why (tests/test_gallery.py checks the two cover them all)
     "mazur-10k": "its Run sheet has 10,000 rows (a 9 MB workbook); `sheetnet train mazur-10k -o …` writes it",
     "wakui-cnn": "30 step sheets of 96 images each (a 20 MB workbook); `sheetnet train wakui-cnn -o …` writes it",
@@ -280,7 +282,7 @@ def draw_pictures(books: dict[str, str], img_dir: str, progress=None) -> list[st
         for (name, book), pdf in zip(books.items(), pdfs):
             pages = pdf_pages(pdf)
             main_png, history_png = picture_paths(name, img_dir)
-            main = find_page(pages, MAIN_TITLES, book)
+            main = find_page(pages, ("Gradients:",) if name in GRADIENT_PICTURES else MAIN_TITLES, book)
             render(pdf, main, main_box(main), main_png)
             if main.title().startswith("Steps:") and not any(p.title().startswith(FUNCTION_COMPARE_TITLE) for p in pages):
                 history, box = main, landscape_box(main)  # one function run: its landscape and charts

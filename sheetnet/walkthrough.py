@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from .engine.trace import StepView
 from .i18n import _
 from .text import terminal_width, wrap
 from .ops import formula as f
@@ -46,7 +47,7 @@ class _Step:
 
         self.trace, self.spec, self.P = trace, trace.spec, trace.params
         self.model = Model(trace.spec)
-        self.view = trace.step(k)
+        self.view = StepView(trace, k)
         self.k, self.pos, self.chain = k, sample_pos, chain
         self.nt = notation(names, trace.spec, trace.params)
         self.n = int(self.view.samples[sample_pos])
@@ -70,7 +71,7 @@ class _Step:
         """Layer l's row for the chosen sample (l = −1: the inputs)."""
         if l < 0:
             return self.spec.data.inputs[self.n]
-        return arrays[l][self.view.epoch, self.view.lo + self.pos]
+        return arrays[l][self.view.e, self.view.lo + self.pos]
 
     def out(self, l, i):
         """Token for the output of unit i of layer l (l = −1: input i)."""
@@ -121,14 +122,14 @@ def walkthrough(trace, k: int = 0, sample: int = 0, chain: bool = False, names: 
     total = " + ".join(nt.term(kk) for kk in range(len(outs)))
     if model.loss.combine == "mean":
         total = f"({total})/{len(outs)}"
-    s.note("loss", nt.loss, total, trace.sample_loss[s.view.epoch, s.view.lo + sample])
+    s.note("loss", nt.loss, total, trace.sample_loss[s.view.e, s.view.lo + sample])
     nb = len(s.view.samples)
     if nb > 1:
         how = _("mean of {loss} over the {n} samples of the batch") if model.mean else \
             _("sum of {loss} over the {n} samples of the batch")
         s.note("loss", f"{nt.loss}_batch", how.format(loss=nt.loss, n=nb),
-               trace.sample_loss[s.view.epoch, s.view.lo:s.view.hi].mean() if model.mean else
-               trace.sample_loss[s.view.epoch, s.view.lo:s.view.hi].sum())
+               trace.sample_loss[s.view.e, s.view.lo:s.view.hi].mean() if model.mean else
+               trace.sample_loss[s.view.e, s.view.lo:s.view.hi].sum())
     penalised = bool(spec.train.l1 or spec.train.l2)
     if penalised:
         _penalty_line(s, trace, k)

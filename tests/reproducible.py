@@ -34,6 +34,7 @@ def gallery_runs() -> dict:
     import sheetnet
     from sheetnet import gallery
 
+    from sheetnet.compare import runs
     from sheetnet.examples import resolve
     from sheetnet.function.compare import function_runs
     from sheetnet.function.engine import train_function
@@ -46,7 +47,7 @@ def gallery_runs() -> dict:
                 t = train_function(one)
                 out.update({f"{name}/{i}/points": t.points, f"{name}/{i}/values": t.values})
             continue
-        specs = [spec.with_train(optimizer=o, lr=lr) for o, lr in spec.compare] if spec.compare else [spec]
+        specs = list(runs(spec).values()) if spec.compare else [spec]  # every run of a comparison
         for i, one in enumerate(specs):
             t = sheetnet.train(one)
             arrays = dict(loss=t.loss, thetas=t.thetas, grads=t.grads, sample_loss=t.sample_loss)

@@ -135,7 +135,7 @@ def test_a_sweep_over_four_learning_rates_is_four_runs(tmp_path):
 def test_a_sweep_over_two_settings_is_every_combination(tmp_path):
     spec = sweep_spec(tmp_path, 'batch_size = [0, 1]\nactivation = ["sigmoid", "relu"]')
     got = runs(spec, epochs=2)
-    assert list(got) == ["batch 0, sigmoid", "batch 0, relu", "batch 1, sigmoid", "batch 1, relu"]
+    assert list(got) == ["whole batch, sigmoid", "whole batch, relu", "batch 1, sigmoid", "batch 1, relu"]
     relu = got["batch 1, relu"]
     assert [layer.activation for layer in relu.layers[1:]] == ["relu", "sigmoid"]  # the output layer keeps its own
     assert relu.train.batch_size == 1 and relu.train.epochs == 2

@@ -94,7 +94,7 @@ class Exercise:
         if kind == "delta":
             return t.delta[layer][e, n, item]
         if kind == "gs":
-            return t.step(0).per_sample_gradients()[pos, item]
+            return t.step(1).per_sample_gradients()[pos, item]
         if kind == "g":
             return t.grads[0, item]
         if kind == "p1":

@@ -67,11 +67,11 @@ def test_losses_frame(spec, trace):
     df = trace.losses
     assert df.index.name == "step"
     assert list(df.columns) == ["epoch", "lr", "loss"]
-    assert list(df.index) == list(range(3))  # batch GD: one step per epoch
-    assert list(df["epoch"]) == [0, 1, 2]
+    assert list(df.index) == [1, 2, 3]  # batch GD: one step per epoch, numbered as the workbook does
+    assert list(df["epoch"]) == [1, 2, 3]
     assert (df["lr"] == 0.3).all()
     assert df["loss"].to_numpy() == pytest.approx(trace.to_json()["losses"])
-    for k in range(trace.n_steps):
+    for k in range(1, trace.n_steps + 1):
         view = trace.step(k)
         assert df.loc[k, "loss"] == view.batch_loss
         assert view.batch_loss == pytest.approx(view.loss.mean())
@@ -80,14 +80,14 @@ def test_losses_frame(spec, trace):
 def test_losses_with_mini_batches_and_decay():
     tr = train(make_spec(batch_size=2, lr_decay=0.5, epochs=2))
     df = tr.losses
-    assert list(df["epoch"]) == [0, 0, 0, 1, 1, 1]  # 5 samples in batches of 2, 2, 1
+    assert list(df["epoch"]) == [1, 1, 1, 2, 2, 2]  # 5 samples in batches of 2, 2, 1
     assert df["lr"].tolist() == pytest.approx([0.3] * 3 + [0.3 / 1.5] * 3)
-    assert [len(tr.step(k).samples) for k in range(6)] == [2, 2, 1, 2, 2, 1]
+    assert [len(tr.step(k).samples) for k in range(1, 7)] == [2, 2, 1, 2, 2, 1]
 
 
 # --------------------------------------------------------------------------- forward and deltas
 def test_forward_frame(spec, trace):
-    view = trace.step(1)
+    view = trace.step(2)
     fw = view.forward
     assert isinstance(fw.index, pd.MultiIndex)
     assert list(fw.index.names) == ["sample", "unit"]
@@ -109,10 +109,10 @@ def test_forward_frame(spec, trace):
 def test_forward_follows_the_shuffled_order():
     spec = make_spec(shuffle=True, batch_size=2, epochs=2, seed=11)
     tr = train(spec)
-    orders = [tuple(tr.step(k).samples) for k in range(tr.n_steps)]
+    orders = [tuple(tr.step(k + 1).samples) for k in range(tr.n_steps)]
     assert sorted(n for o in orders[:3] for n in o) == list(range(5))
     for k in range(tr.n_steps):
-        view = tr.step(k)
+        view = tr.step(k + 1)
         fw = view.forward
         assert list(fw.index.get_level_values("sample").unique()) == list(view.samples)
         (W1, b1), _ = layer_matrices(spec, tr.parameters.iloc[k])
@@ -123,7 +123,7 @@ def test_forward_follows_the_shuffled_order():
 
 
 def test_deltas_frame(spec, trace):
-    view = trace.step(0)
+    view = trace.step(1)
     fw, dl = view.forward, view.deltas
     assert list(dl.columns) == ["delta"]
     assert dl.index.equals(fw.index)
@@ -161,7 +161,7 @@ def independent_gradients(spec, view):
 def test_gradients_frame_mean(settings):
     spec = make_spec(**settings)
     tr = train(spec)
-    for k in range(tr.n_steps):
+    for k in range(1, tr.n_steps + 1):
         view = tr.step(k)
         g = view.gradients
         assert g.index.name == "parameter"
@@ -177,7 +177,7 @@ def test_gradients_frame_mean(settings):
 def test_gradients_frame_sum():
     spec = make_spec(reduction="sum", batch_size=2)
     tr = train(spec)
-    view = tr.step(0)
+    view = tr.step(1)
     g = view.gradients
     for label, per_sample in independent_gradients(spec, view).items():
         assert g.loc[label, "batch"] == pytest.approx(per_sample.sum(), rel=1e-10, abs=1e-15)
@@ -187,7 +187,7 @@ def test_gradients_frame_sum():
 def test_gradients_with_penalty_add_l2_w():
     spec = make_spec(l2=0.1)
     tr = train(spec)
-    view = tr.step(0)
+    view = tr.step(1)
     g, before = view.gradients, view.update["before"]
     for label, per_sample in independent_gradients(spec, view).items():
         extra = 0.1 * before[label] if label.startswith("W") else 0.0
@@ -196,7 +196,7 @@ def test_gradients_with_penalty_add_l2_w():
 
 # --------------------------------------------------------------------------- update
 def test_update_frame_sgd(spec, trace):
-    for k in range(trace.n_steps):
+    for k in range(1, trace.n_steps + 1):
         up = trace.step(k).update
         assert up.index.name == "parameter"
         assert list(up.columns) == ["before", "gradient", "after"]
@@ -207,8 +207,8 @@ def test_update_frame_sgd(spec, trace):
 
 def test_update_frame_sgd_with_decay():
     tr = train(make_spec(lr_decay=1.0, epochs=3))
-    for k in range(3):
-        up = tr.step(k).update
+    for k in range(3):  # epoch k + 1 uses the k epochs completed before it
+        up = tr.step(k + 1).update
         np.testing.assert_allclose(up["after"] - up["before"], -(0.3 / (1 + k)) * up["gradient"], rtol=1e-9,
                                    atol=1e-15)
 
@@ -216,7 +216,7 @@ def test_update_frame_sgd_with_decay():
 @pytest.mark.parametrize("optimizer", ["momentum", "adagrad", "rmsprop", "adam"])
 def test_update_frame_other_optimizers(optimizer):
     tr = train(make_spec(optimizer=optimizer, lr=0.01))
-    up = tr.step(1).update
+    up = tr.step(2).update
     cols = list(up.columns)
     assert cols[:2] == ["before", "gradient"] and cols[-1] == "after" and len(cols) > 3
     np.testing.assert_array_equal(up["before"], tr.parameters.iloc[1])
@@ -225,8 +225,8 @@ def test_update_frame_other_optimizers(optimizer):
 
 def test_update_momentum_state():
     tr = train(make_spec(optimizer="momentum", momentum=0.5))
-    g0, g1 = tr.step(0).update["gradient"], tr.step(1).update["gradient"]
-    up1 = tr.step(1).update
+    g0, g1 = tr.step(1).update["gradient"], tr.step(2).update["gradient"]
+    up1 = tr.step(2).update
     state = [c for c in up1.columns if c not in ("before", "gradient", "after")]
     assert len(state) == 1
     v1 = 0.5 * g0 + g1
@@ -250,7 +250,7 @@ def test_weights_frame(spec, trace):
             row = trace.parameters.iloc[s]
             expected = [[row[f"W[{r}<-{c}]"] for c in w.columns] for r in w.index]
             np.testing.assert_array_equal(trace.weights(layer, step=s).to_numpy(), expected)
-    view = trace.step(1)
+    view = trace.step(2)  # starts from the parameters after step 1
     assert view.weights(2).equals(trace.weights(2, step=1))
     assert view.weights(2, after=True).equals(trace.weights(2, step=2))
 
@@ -270,8 +270,9 @@ def test_parameters_frame(spec, trace):
     assert p.index.name == "after step"
     assert len(p.columns) == 3 * 4 + 4 + 4 * 2 + 2
     assert p.columns.is_unique
+    assert list(p.index) == list(range(trace.n_steps + 1))
     for k in range(trace.n_steps):
-        up = trace.step(k).update
+        up = trace.step(k + 1).update
         np.testing.assert_array_equal(p.iloc[k].to_numpy(), up["before"].to_numpy())
         np.testing.assert_array_equal(p.iloc[k + 1].to_numpy(), up["after"].to_numpy())
     flat = np.concatenate([np.r_[np.ravel(layer["weights"]), layer["biases"]] for layer in trace.to_json()["layers"]])
@@ -291,14 +292,36 @@ def test_step_negative_and_out_of_range(trace):
     n = trace.n_steps
     assert trace.step(-1).k == n - 1
     assert trace.step(-n).k == 0
-    assert trace.step(-1).forward.equals(trace.step(n - 1).forward)
-    for bad in (n, n + 5, -n - 1):
-        with pytest.raises(IndexError):
+    assert trace.step(-1).forward.equals(trace.step(n).forward)
+    assert trace.step(1).k == 0 and trace.step(1).number == 1
+    for bad in (0, n + 1, n + 5, -n - 1):
+        with pytest.raises(IndexError, match=f"numbered 1 to {n}"):
             trace.step(bad)
 
 
 def test_step_repr(trace):
-    assert "step 0" in repr(trace.step(0))
+    assert repr(trace.step(1)).startswith("<step 1: epoch 1,")
+
+
+def test_a_resumed_run_counts_steps_and_epochs_on():
+    """Two epochs, then two more from where they ended: the second trace's steps and epochs are
+    numbered 4.. and 3.. as the workbook of the continued run numbers them."""
+    from sheetnet.engine.training import Start
+
+    spec = make_spec(batch_size=2, epochs=2)
+    first = train(spec)
+    start = Start(theta=first.final_theta, state=first.final_state, step=first.n_steps, epoch=2)
+    more = train(spec, start=start)
+    whole = train(spec.with_train(epochs=4))
+    assert list(more.losses.index) == [7, 8, 9, 10, 11, 12]
+    assert list(more.losses["epoch"]) == [3, 3, 3, 4, 4, 4]
+    assert list(more.parameters.index) == list(range(6, 13))
+    assert list(more.epochs.index) == [2, 3, 4]
+    view = more.step(9)
+    assert (view.number, view.epoch) == (9, 3)
+    np.testing.assert_allclose(view.update["after"], whole.step(9).update["after"], rtol=1e-12, atol=1e-15)
+    with pytest.raises(IndexError, match="numbered 7 to 12"):
+        more.step(1)
 
 
 # --------------------------------------------------------------------------- record=False
@@ -312,7 +335,7 @@ def test_record_false_same_run(settings):
     assert full.final_loss == lean.final_loss
     pd.testing.assert_frame_equal(full.weights(1), lean.weights(1))
     with pytest.raises(ValueError):
-        lean.step(0)
+        lean.step(1)
     with pytest.raises(ValueError):
         lean.parameters
 
@@ -320,7 +343,7 @@ def test_record_false_same_run(settings):
 # --------------------------------------------------------------------------- Mazur's numbers in the frames
 def test_mazur_frames():
     tr = train(sheetnet.example("mazur"))
-    view = tr.step(0)
+    view = tr.step(1)
     fw = view.forward
     assert fw.loc[(0, "h1"), "net"] == pytest.approx(0.3775)
     assert fw.loc[(0, "h1"), "out"] == pytest.approx(0.593269992, abs=1e-9)

@@ -273,4 +273,4 @@ def test_xor_sits_on_the_plateau_then_learns_xor(trained):
 def test_the_gallery_examples_stay_small():
     """Small enough to open at once: the compact layout above 30 steps, a few MB at most."""
     for name in gallery.GALLERY:
-        assert (BOOKS / f"{name}.xlsx").stat().st_size < 3_000_000, name
+        assert (BOOKS / f"{name}.xlsx").stat().st_size < 3_500_000, name  # iris, with its Epochs sheet: 3.2 MB

@@ -121,8 +121,8 @@ def _rename_sheet(old, new):
 
 
 def _hidden_spec(old, new):
-    def edit(name, data, part="xl/worksheets/sheet9.xml"):
-        return data.replace(old.encode(), new.encode()) if name == part else data
+    def edit(name, data):  # the hidden sheet is the last; the text is nowhere else
+        return data.replace(old.encode(), new.encode()) if name.startswith("xl/worksheets/sheet") else data
     return edit
 
 

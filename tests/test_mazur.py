@@ -31,7 +31,7 @@ def assert_printed(value, printed: str, what: str):
 def step():
     trace = sheetnet.train(sheetnet.example("mazur"))
     assert trace.n_steps == 1
-    return trace.step(0)
+    return trace.step(1)
 
 
 @pytest.mark.parametrize("unit,col,printed", [
@@ -99,7 +99,7 @@ def test_error_after_10000_iterations():
 @pytest.fixture(scope="module")
 def torch_step():
     spec = sheetnet.example("mazur").with_train(freeze_biases=False)
-    return sheetnet.train(spec).step(0)
+    return sheetnet.train(spec).step(1)
 
 
 def test_pytorch_printout_weight_gradients(torch_step):

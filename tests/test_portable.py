@@ -121,9 +121,23 @@ def test_charts_carry_the_losses_as_cached_values(corpus_books):
     import numpy as np
     for name in ("mazur", "mazur-10k", "opt-adam"):
         series = chart_series(corpus_books.paths[name])
-        assert list(series) and all(f.startswith("Losses!") for f in series), name
-        (cached,) = series.values()
-        np.testing.assert_array_equal(cached, corpus_books.traces[name].loss, err_msg=name)
+        trace = corpus_books.traces[name]
+        losses = {f: v for f, v in series.items() if f.startswith("Losses!")}
+        assert set(series) - set(losses) and all(f.startswith(("Epochs!", "Gradients!")) for f in series
+                                                 if f not in losses), name
+        (cached,) = losses.values()
+        np.testing.assert_array_equal(cached, trace.loss, err_msg=name)
+        (epoch_losses,) = [v for f, v in series.items() if f.startswith("Epochs!$B$")]
+        every = trace.epochs["loss"].to_numpy()
+        stride = next(s for s in range(1, len(every) + 1)  # a long run's Epochs sheet: every s-th and the last
+                      if len(set(range(0, len(every), s)) | {len(every) - 1}) == len(epoch_losses))
+        shown = sorted(set(range(0, len(every), stride)) | {len(every) - 1})
+        np.testing.assert_allclose(epoch_losses, every[shown], rtol=1e-12)
+        sizes = trace.gradient_sizes.to_numpy()
+        for f, v in series.items():
+            if f.startswith("Gradients!"):
+                column = ord(f.split("$")[1]) - ord("B")  # B: layer 1
+                np.testing.assert_allclose(v, sizes[:, column], rtol=1e-12, err_msg=f)
 
 
 def test_the_comparison_chart_has_every_runs_losses():
@@ -154,7 +168,8 @@ SHOWN = {"0.000000000": lambda v: f"{v:.9f}", "0.00000000E+00": lambda v: f"{v:.
          "General": lambda v: f"{v:.0f}" if v == int(v) else repr(v),
          "0.000;-0.000;0": lambda v: f"{v:.3f}" if v else "0",  # a CNN grid's cell
          "0.0E+0;-0.0E+0;0": lambda v: _short_e(v) if v else "0",  # … of a delta map
-         "[=0]0;[=1]0;0.000": lambda v: f"{v:.0f}" if v in (0.0, 1.0) else f"{v:.3f}"}
+         "[=0]0;[=1]0;0.000": lambda v: f"{v:.0f}" if v in (0.0, 1.0) else f"{v:.3f}",
+         "0.0%": lambda v: f"{100 * v:.1f}%"}  # an accuracy
 
 
 def _short_e(v: float) -> str:
@@ -243,11 +258,14 @@ def test_one_number_style_per_column_and_whole_numbers_plainly(book):
         if sheet.startswith("Step ") and sheet != "Step 1":
             continue  # every Step sheet is laid out as Step 1
         table = _parameter_table_row(path, sheet) if sheet == "Step 1" else None
+        rows = sorted({row for _, row, _, _ in found})
+        # the Epochs sheet: a table per epoch above, the sample rows below it (after a gap of rows)
+        top = next((r for r in rows if r + 1 not in rows), None) if sheet.endswith("Epochs") else None
         by_line, values = {}, {}
         for col, row, fmt, value in found:
             if fmt in GRID_FORMATS:
                 continue  # a little grid of a CNN is a picture: one style per grid
-            line = row if table is not None and row < table else col
+            line = row if table is not None and row < table else (col, top is not None and row <= top)
             by_line.setdefault(line, set()).add(fmt.split(";")[0].replace("[=0]0", "0.000000000"))
             values.setdefault(line, []).append((fmt, value))
             if value == 0:
@@ -256,7 +274,8 @@ def test_one_number_style_per_column_and_whole_numbers_plainly(book):
         mixed = {line: f for line, f in by_line.items() if len(f) > 1}
         assert not mixed, (book, sheet, list(mixed.items())[:3])
         for line, pairs in values.items():
-            if all(v == int(v) and abs(v) < 1e9 for _, v in pairs):  # whole numbers only: shown plainly
+            if all(v == int(v) and abs(v) < 1e9 and f != "0.0%" for f, v in pairs):  # whole numbers: plainly
+                # (an accuracy of 1 shows as 100.0 %)
                 assert all(SHOWN[f](v) == f"{abs(v):.0f}" for f, v in pairs if v == 0) and \
                     all(SHOWN[f](v) == f"{v:.0f}" for f, v in pairs if v != 0), (book, sheet, line, pairs[:3])
     assert checked > 50

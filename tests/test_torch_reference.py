@@ -276,7 +276,7 @@ def test_lr_decay(lr_decay):
     spec, trace, ref = check(make_spec(epochs=4, batch_size=2, lr_decay=lr_decay))
     lrs = trace.losses["lr"].to_numpy()
     epochs = trace.losses["epoch"].to_numpy()
-    np.testing.assert_allclose(lrs, 0.3 / (1 + lr_decay * epochs), rtol=1e-15)
+    np.testing.assert_allclose(lrs, 0.3 / (1 + lr_decay * (epochs - 1)), rtol=1e-15)  # epoch e: e − 1 completed
 
 
 @pytest.mark.parametrize("opt", ALL_OPTIMIZERS)

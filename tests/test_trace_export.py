@@ -47,7 +47,7 @@ def exported(tmp_path_factory):
 def test_every_export_is_valid_against_the_schema(exported):
     for name, (_, _, doc) in exported.items():
         jsonschema.validate(doc, TRACE_SCHEMA)
-    broken = dict(exported["iris"][2], version=2)
+    broken = dict(exported["iris"][2], version=1)  # version 1 numbered steps from 0
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(broken, TRACE_SCHEMA)
 
@@ -63,8 +63,8 @@ def test_the_export_loads_back_into_the_same_dataframes(exported):
         back = load_trace(str(path))
         pdt.assert_frame_equal(back.losses, trace.losses)
         pdt.assert_frame_equal(back.parameters, trace.parameters)
-        for k in (0, 1, trace.n_steps - 1):
-            a, b = trace.step(k), back.step(k)
+        for k in (0, 1, trace.n_steps - 1):  # first, second and last step, however numbered
+            a, b = trace.step(k - trace.n_steps), back.step(k - trace.n_steps)
             for table in ("forward", "deltas", "gradients", "update", "inputs", "targets"):
                 pdt.assert_frame_equal(getattr(b, table), getattr(a, table), check_exact=True, obj=f"{name} {table}")
             pdt.assert_series_equal(b.loss, a.loss)
@@ -97,6 +97,10 @@ def test_optimizer_state_before_and_after_and_t(exported):
     steps = doc["steps"]
     assert doc["start"]["step"] == first.n_steps and steps[0]["t"] == first.n_steps + 1
     assert [s["t"] for s in steps] == list(range(first.n_steps + 1, first.n_steps + 1 + len(steps)))
+    # steps and epochs numbered as the continued workbook numbers them
+    assert [s["step"] for s in steps] == list(trace.losses.index)
+    assert [s["epoch"] for s in steps] == list(trace.losses["epoch"])
+    assert steps[0]["epoch"] == doc["start"]["epoch"] + 1
     for name in ("m", "v"):
         assert steps[0]["state_before"][name] == first.final_state[name].tolist()
         for a, b in zip(steps, steps[1:]):
@@ -139,7 +143,7 @@ def test_step_json_gives_every_sample_and_its_numbers_as_numbers():
     assert last["sample"] is None and last["lines"] == [] and len(last["every_sample"]) == 6
     assert "step 19 has only 6 samples" in result.stderr
     s = out["steps"][2]
-    view = trace.step(2)
+    view = trace.step(3)
     assert s["sample"] == int(view.samples[6]) and len(s["every_sample"]) == 8
     assert s["inputs"] == spec.data.inputs[view.samples].tolist()
     assert s["targets"] == spec.data.targets[view.samples].tolist()

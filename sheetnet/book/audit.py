@@ -11,7 +11,9 @@ from ..engine.training import Model
 from ..sheet.layout import qualified, ref
 from ..ops.formula import same_formula
 from ..sheet.refs import CellRefs, NameRefs
+from ..sheet.epochs import EpochSheet
 from ..sheet.formulas import StepFormulas
+from ..sheet.gradients import GradientSheet
 from ..sheet.templates import FormulaTemplates
 from ..sheet.values import StepValues
 
@@ -92,9 +94,13 @@ def expected_cells(book, trace=None, detail=False, progress=None):
     for e, s in enumerate(lay.epoch_ends()):
         for idx in range(model.params.size):
             cell = sheets.history_param(e, idx)
-            row = (cell, f"{model.params.labels[idx]} after epoch {e + 1}",
+            row = (cell, f"{model.params.labels[idx]} after epoch {e + lay.start_epoch + 1}",
                    ref(lay.cell("p1", None, idx, s), cell.sheet), trace.thetas[s + 1, idx])
             yield row + (str, None, None) if detail else row
+    if not book.exercise:  # the whole-set evaluation and the gradient sizes (an exercise has neither)
+        for part in (EpochSheet(trace, model, lay), GradientSheet(trace, model, lay)):
+            for row in part.cells():
+                yield row + (str, None, None) if detail else row
 
 
 class _Name:

@@ -190,6 +190,13 @@ def _edited_spec(book: Book, spec: Spec, sheets) -> Spec:
     P = model.params
     theta = np.array([book.number(sheets.param(i), f"starting value of {P.labels[i]}") for i in range(P.size)])
     data = dataclasses.replace(spec.data, inputs=inputs, targets=targets, source="workbook")
+    if spec.data.test_inputs is not None:  # the test set below the training rows, as edited
+        m = len(spec.data.test_inputs)
+        data = dataclasses.replace(data, test_source="workbook", test_inputs=np.array(
+            [[book.number(sheets.test_data("in", s, i), f"input {spec.layers[0].names[i]} of test sample {s + 1}")
+              for i in range(n_in)] for s in range(m)]), test_targets=np.array(
+            [[book.number(sheets.test_data("t", s, k), f"target {spec.layers[-1].names[k]} of test sample {s + 1}")
+              for k in range(n_out)] for s in range(m)]))
     return dataclasses.replace(with_parameters(spec, theta, P), data=data)
 
 

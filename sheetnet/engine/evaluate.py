@@ -19,6 +19,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..ops import formula as f
+
 
 @dataclass(frozen=True)
 class Evaluation:
@@ -53,6 +55,29 @@ def right(outputs: np.ndarray, targets: np.ndarray) -> np.ndarray | None:
     if kind == "sign":
         return np.all((outputs > 0) == (targets > 0), axis=1)
     return None
+
+
+def xl_right(kind: str, outs: list[str], targets: list[str], out_range: str) -> str:
+    """``right`` as a spreadsheet formula on one sample's output and target cells: 1 where the
+    answer is the target's class, else 0.
+
+    - one-hot: the target at the first largest output (IF(o1>=MAX(…), t1, IF(o2>=MAX(…), t2, …)),
+      argmax's first maximum), which is 1 exactly when that output is the target's class;
+    - binary: IF(out >= 0.5, t, 1 − t);
+    - sign: per output IF(out > 0, IF(t > 0, 1, 0), IF(t > 0, 0, 1)), the smallest of them."""
+    if kind == "one-hot":
+        top = f.max_(out_range)
+        text = targets[-1]
+        for o, t in zip(reversed(outs[:-1]), reversed(targets[:-1])):
+            text = f.if_(f.le(top, o), t, text)
+        return text
+    if kind == "binary":
+        return f.if_(f.le("0.5", outs[0]), targets[0], f.sub("1", targets[0]))
+    if kind == "sign":
+        each = [f.if_(f.gt(o, "0"), f.if_(f.gt(t, "0"), "1", "0"), f.if_(f.gt(t, "0"), "0", "1"))
+                for o, t in zip(outs, targets)]
+        return each[0] if len(each) == 1 else f.min_(*each)
+    raise ValueError(f"no right answers for targets of kind {kind!r}")
 
 
 def evaluate(model, theta: np.ndarray, inputs: np.ndarray, targets: np.ndarray) -> Evaluation:

@@ -34,7 +34,7 @@ import tomllib
 import numpy as np
 
 FORMAT = "sheetnet-trace"
-VERSION = 1
+VERSION = 2  # 2: steps and epochs numbered from 1, as the workbook numbers them
 
 _NUM = {"type": ["number", "null"]}
 _VEC = {"type": "array", "items": _NUM}
@@ -74,7 +74,7 @@ TRACE_SCHEMA = {
                          "delta", "sample_loss", "data_loss", "penalty", "loss", "gradient", "applied_gradient",
                          "state_before", "state_after", "shown", "theta_before", "theta_after", "applied_step"],
             "properties": {
-                "step": {"type": "integer", "minimum": 0}, "epoch": {"type": "integer", "minimum": 0},
+                "step": {"type": "integer", "minimum": 1}, "epoch": {"type": "integer", "minimum": 1},
                 "position": {"type": "array", "items": {"type": "integer"}, "minItems": 2, "maxItems": 2,
                              "description": "[first, last+1] positions in the epoch's order"},
                 "t": {"type": "integer", "minimum": 1}, "lr": _NUM,
@@ -144,7 +144,8 @@ def trace_document(trace) -> dict:
         before = ({s: state0[s] for s in trace.states} if k == 0
                   else {s: trace.states[s][k - 1] for s in trace.states})
         steps.append({
-            "step": k, "epoch": int(e), "position": [int(lo), int(hi)], "t": (start.step if start else 0) + k + 1,
+            "step": trace.steps_before + k + 1, "epoch": trace.epochs_before + int(e) + 1,
+            "position": [int(lo), int(hi)], "t": trace.steps_before + k + 1,
             "lr": _num(trace.lr[k]), "samples": samples.tolist(),
             "inputs": _list(data.inputs[samples]), "targets": _list(data.targets[samples]),
             "net": [_list(z[e, lo:hi]) for z in trace.z], "out": [_list(a[e, lo:hi]) for a in trace.a],
@@ -220,7 +221,7 @@ def load_trace(path: str):
     st = doc["start"]
     start = Start(theta=arr(st["theta"]), state={s: arr(v) for s, v in st["state"].items()},
                   step=st["step"], epoch=st["epoch"])
-    steps = [(s["epoch"], *s["position"]) for s in doc["steps"]]
+    steps = [(s["epoch"] - start.epoch - 1, *s["position"]) for s in doc["steps"]]  # epoch: an index again
     orders = np.array(doc["orders"], dtype=int)
     trace = Trace(spec, model.params, model.optimizer, len(steps), orders, steps, True, start)
     trace.lr = np.array([s["lr"] for s in doc["steps"]], dtype=float)

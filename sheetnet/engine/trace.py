@@ -6,12 +6,18 @@ state after the update; DataFrames are built only when asked for:
 
     trace.losses                  batch loss of every step (with its epoch and learning rate)
     trace.parameters              every parameter after every step (row 0: the start)
+    trace.epochs                  whole training (and test) set's loss and right answers per epoch
     trace.weights(layer)          a weight matrix, rows = receiving units, columns = sending
-    trace.step(k).forward         net input and output of every unit for every sample
-    trace.step(k).loss            per-sample losses (``.batch_loss`` is the step's loss)
-    trace.step(k).deltas          δ = ∂l_n/∂net of every unit for every sample
-    trace.step(k).gradients       per-sample gradients and the batch gradient of every parameter
-    trace.step(k).update          parameter before, gradient, optimizer state, parameter after
+    trace.step(n).forward         net input and output of every unit for every sample
+    trace.step(n).loss            per-sample losses (``.batch_loss`` is the step's loss)
+    trace.step(n).deltas          δ = ∂l_n/∂net of every unit for every sample
+    trace.step(n).gradients       per-sample gradients and the batch gradient of every parameter
+    trace.step(n).update          parameter before, gradient, optimizer state, parameter after
+
+Steps and epochs are numbered as the workbook and the terminal number them: step 1 is the
+first update, epoch 1 the first pass over the data, "after step 0" / "after epoch 0" is the
+start; a resumed run counts on from the run it continues.  Samples are rows of the data,
+numbered from 0 as numpy numbers them.
 
 Forward values, deltas and per-sample losses are stored by (epoch, position in the epoch's
 sample order): every epoch visits each sample once, so that is one dense array per layer.
@@ -102,21 +108,35 @@ class Trace:
         return len(self.steps)
 
     @property
+    def steps_before(self) -> int:
+        """Steps of the run this one continues (0 for a fresh run): step k of this trace is
+        step number steps_before + k + 1."""
+        return self.start.step if self.start is not None else 0
+
+    @property
+    def epochs_before(self) -> int:
+        return self.start.epoch if self.start is not None else 0
+
+    def step_numbers(self, first: int = 1) -> pd.RangeIndex:
+        return pd.RangeIndex(self.steps_before + first, self.steps_before + self.n_steps + 1, name="step")
+
+    @property
     def final_loss(self) -> float:
         return float(self.loss[-1])
 
     @property
     def losses(self) -> pd.DataFrame:
         """One row per step: its epoch, the learning rate in force and the batch loss."""
-        return pd.DataFrame({"epoch": [e for e, _, _ in self.steps], "lr": self.lr, "loss": self.loss},
-                            index=pd.RangeIndex(self.n_steps, name="step"))
+        first = self.epochs_before + 1
+        return pd.DataFrame({"epoch": [first + e for e, _, _ in self.steps], "lr": self.lr, "loss": self.loss},
+                            index=self.step_numbers())
 
     @property
     def parameters(self) -> pd.DataFrame:
         """Row k: every parameter after k steps (row 0 is the start)."""
         self._need_record()
         return pd.DataFrame(self.thetas, columns=self.params.labels,
-                            index=pd.RangeIndex(self.n_steps + 1, name="after step"))
+                            index=self.step_numbers(first=0).rename("after step"))
 
     def evaluate(self, theta, inputs=None, targets=None) -> Evaluation:
         """Parameters ``theta`` on a whole data set (default: the training data), see evaluate.py."""
@@ -133,7 +153,7 @@ class Trace:
         self._need_record()
         last_step = {e: k for k, (e, _, _) in enumerate(self.steps)}  # the last step of each epoch
         thetas = [self.thetas[0]] + [self.thetas[k + 1] for k in last_step.values()]
-        first = self.start.epoch if self.start is not None else 0
+        first = self.epochs_before
         table = pd.DataFrame(index=pd.RangeIndex(first, first + len(thetas), name="after epoch"))
         data = self.spec.data
         sets = [("", data.inputs, data.targets)]
@@ -156,7 +176,7 @@ class Trace:
         P = self.params
         columns = {f"layer {l + 1}": np.abs(self.grads[:, P.w_slices[l]]).mean(axis=1)
                    for l in range(len(P.shapes)) if P.w_slices[l].stop > P.w_slices[l].start}
-        return pd.DataFrame(columns, index=pd.RangeIndex(self.n_steps, name="step"))
+        return pd.DataFrame(columns, index=self.step_numbers())
 
     def weights(self, layer: int, step: int | None = None) -> pd.DataFrame:
         """Weight matrix of dense layer ``layer`` (1 = first after the input) after ``step`` steps."""
@@ -168,11 +188,16 @@ class Trace:
         names = self.spec.layers[layer].names
         return pd.Series(self.params.b(theta, layer - 1), index=pd.Index(names, name="unit"), name="bias")
 
-    def step(self, k: int) -> "StepView":
+    def step(self, number: int) -> "StepView":
+        """Step ``number`` (1 is the first update; a resumed run counts on), or counted from
+        the end when negative (−1: the last step)."""
         self._need_record()
-        if not -self.n_steps <= k < self.n_steps:
-            raise IndexError(f"step {k} out of range: the run has {self.n_steps} steps")
-        return StepView(self, k % self.n_steps)
+        first, last = self.steps_before + 1, self.steps_before + self.n_steps
+        if number < 0 and -number <= self.n_steps:
+            return StepView(self, self.n_steps + number)
+        if not first <= number <= last:
+            raise IndexError(f"no step {number}: the run's steps are numbered {first} to {last}")
+        return StepView(self, number - first)
 
     def to_json(self) -> dict:
         """The JSON of SPEC.md: losses of every step and the final parameters of every layer."""
@@ -197,17 +222,20 @@ def _matrix(spec, params, theta, layer: int) -> pd.DataFrame:
 
 
 class StepView:
-    """The tables of one optimizer step (``trace.step(k)``)."""
+    """The tables of one optimizer step (``trace.step(n)``): ``number`` and ``epoch`` as the
+    workbook shows them; ``k`` and ``e`` index the trace's arrays."""
 
     def __init__(self, trace: Trace, k: int):
         self.trace, self.k = trace, k
-        self.epoch, self.lo, self.hi = trace.steps[k]
-        self.samples = trace.orders[self.epoch, self.lo:self.hi]
+        self.e, self.lo, self.hi = trace.steps[k]
+        self.number = trace.steps_before + k + 1
+        self.epoch = trace.epochs_before + self.e + 1
+        self.samples = trace.orders[self.e, self.lo:self.hi]
         self.lr = float(trace.lr[k])
         self.batch_loss = float(trace.loss[k])
 
     def __repr__(self):
-        return (f"<step {self.k}: epoch {self.epoch}, samples {self.samples.tolist()}, "
+        return (f"<step {self.number}: epoch {self.epoch}, samples {self.samples.tolist()}, "
                 f"lr {self.lr:g}, loss {self.batch_loss:.9g}>")
 
     def _units(self):
@@ -218,7 +246,7 @@ class StepView:
 
     def _per_unit(self, arrays) -> np.ndarray:
         """(samples, all units) from per-layer (epoch, position, unit) arrays."""
-        return np.hstack([arr[self.epoch, self.lo:self.hi] for arr in arrays])
+        return np.hstack([arr[self.e, self.lo:self.hi] for arr in arrays])
 
     def _sample_unit_index(self):
         """(sample, unit) of every row, as ``MultiIndex.from_product`` builds it; built once per
@@ -267,7 +295,7 @@ class StepView:
     def loss(self) -> pd.Series:
         """Per-sample losses l_n (the batch loss is ``.batch_loss``)."""
         t = self.trace
-        return pd.Series(t.sample_loss[self.epoch, self.lo:self.hi], index=pd.Index(self.samples, name="sample"),
+        return pd.Series(t.sample_loss[self.e, self.lo:self.hi], index=pd.Index(self.samples, name="sample"),
                          name="loss")
 
     def per_sample_gradients(self) -> np.ndarray:
@@ -279,8 +307,8 @@ class StepView:
         x = t.spec.data.inputs[self.samples]
         out = np.empty((len(self.samples), P.size))
         for l, layer in enumerate(t.spec.layers[1:]):
-            d = t.delta[l][self.epoch, self.lo:self.hi]
-            a_prev = x if l == 0 else t.a[l - 1][self.epoch, self.lo:self.hi]
+            d = t.delta[l][self.e, self.lo:self.hi]
+            a_prev = x if l == 0 else t.a[l - 1][self.e, self.lo:self.hi]
             B = len(d)
             if layer.kind == "conv":
                 H, W = t.spec.layers[0].shape

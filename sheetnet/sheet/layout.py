@@ -36,7 +36,10 @@ MAX_STEP_SHEETS = 200  # --layout steps past this is no longer a book to page th
 
 # ("History" is reserved by English Excel: its interface will not name a sheet so)
 SETTINGS, DATA, PARAMS, HISTORY, GUIDE, RUN = "Settings", "Data", "Parameters", "Losses", "Guide", "Run"
-FORMAT_VERSION = 2  # of the workbook; 2: sheet Losses (was History), names beta_1/beta_2, adam_eta
+EPOCHS, GRADIENTS = "Epochs", "Gradients"
+# of the workbook; 2: sheet Losses (was History), names beta_1/beta_2, adam_eta; 3: the Epochs and
+# Gradients sheets, the test set on the Data sheet
+FORMAT_VERSION = 3
 META = "_sheetnet"  # hidden: format version, layout, exercise, start, the spec as TOML
 META_SPEC_ROW = 6  # the TOML, one line per row, from here
 
@@ -200,6 +203,14 @@ class Sheets:
 
     def data_header_row(self) -> int:
         return 2
+
+    def test_data(self, kind: str, sample: int, item: int) -> Cell:
+        """Input or target ``item`` of test sample ``sample``: below the training rows, after a
+        blank row, a title and a header."""
+        return self.data(kind, len(self.model.spec.data.inputs) + 3 + sample, item)
+
+    def test_header_row(self) -> int:
+        return 3 + len(self.model.spec.data.inputs) + 2
 
     HISTORY_FIRST_ROW = 3
     HISTORY_PARAMS_COL = 14  # the table of parameters after each epoch, right of the chart
@@ -475,3 +486,122 @@ def choose_layout(model, steps, orders, layout: str = "auto", max_step_sheets: i
                          "use smaller batches or a smaller network"
                          + (", or --layout steps" if lay.name == "compact" else ""))
     return lay
+
+
+EVAL_CELLS = 60_000  # formula cells of the Epochs sheet's sample rows; past it, epochs are thinned
+EVAL_KINDS = ("net", "exp", "out", "term", "loss")  # the forward pass of a sample, then its loss
+
+
+class EpochGrid:
+    """The Epochs sheet: the whole training set (and test set) evaluated with the parameters
+    after each epoch (the start first).
+
+    On top a table, a row per evaluated epoch: loss, right answers and accuracy of each set.
+    Below it a row per (epoch, set, sample): the forward pass, the loss terms, the sample's
+    loss and whether its answer is right, as formulas on the Data sheet and on the
+    parameters after that epoch (the Losses sheet's table; the start: Parameters).  Past
+    ``budget`` cells the epochs are thinned (every k-th and the last); when even the start and
+    the last epoch do not fit, there are no sample rows and the table holds the engine's
+    numbers (``live`` False)."""
+
+    SUMMARY_HEAD = 3
+    CHART_ROWS = 22  # the chart right of the table; the sample rows start below both
+
+    def __init__(self, lay, classes: bool, budget: int = EVAL_CELLS):
+        spec = lay.model.spec
+        self.lay, self.sheet, self.classes, self.budget = lay, lay.sheets.sheet(EPOCHS), classes, budget
+        self.n_train = len(spec.data.inputs)
+        self.n_test = 0 if spec.data.test_inputs is None else len(spec.data.test_inputs)
+        self.quantities = [(b.kind, b.layer, i) for b in lay.blocks if b.kind in EVAL_KINDS for i in range(b.items)]
+        if classes:
+            self.quantities.append(("right", None, 0))
+        self.col_of = {q: 3 + j for j, q in enumerate(self.quantities)}
+        self.ends = lay.epoch_ends()
+        n = len(self.ends) + 1  # the start, then after each epoch
+        per_epoch = (self.n_train + self.n_test) * len(self.quantities)
+        self.cells_per_epoch = per_epoch
+        self.live = 2 * per_epoch <= budget or n * per_epoch <= budget
+        stride = 1
+        while self.live and len(self._every(n, stride)) * per_epoch > budget:
+            stride += 1
+        self.stride = stride
+        self.epochs = self._every(n, stride) if self.live else list(range(n))  # indices: 0 = the start
+        sets = [("training", self.n_train)] + ([("test", self.n_test)] if self.n_test else [])
+        self.summary_cols = {"epoch": 0}
+        for name, _ in sets:
+            for what in ("loss", "right", "accuracy") if classes else ("loss",):
+                self.summary_cols[(name, what)] = len(self.summary_cols)
+        self.sets = [name for name, _ in sets]
+        self.chart_col = len(self.summary_cols) + 1
+        self.keep(len(self.epochs))
+
+    def keep(self, count: int):
+        """Keep only the first ``count`` evaluated epochs (the rest would not be finite)."""
+        self.epochs = self.epochs[:count]
+        self.title_row = max(self.SUMMARY_HEAD + len(self.epochs) + 2, self.CHART_ROWS + 2)
+        self.head_row = self.title_row + 1
+
+    @staticmethod
+    def _every(n: int, stride: int) -> list[int]:
+        return sorted(set(range(0, n, stride)) | {n - 1})
+
+    def epoch_number(self, i: int) -> int:
+        """The epoch after which row i of the table is evaluated (counted over the whole run)."""
+        return self.lay.start_epoch + self.epochs[i]
+
+    def summary(self, i: int, what) -> Cell:
+        """Row i of the table; ``what``: "epoch" or (set, "loss" | "right" | "accuracy")."""
+        return Cell(self.sheet, self.SUMMARY_HEAD + 1 + i, self.summary_cols[what])
+
+    def row(self, i: int, which: str, n: int) -> int:
+        offset = n if which == "training" else self.n_train + n
+        return self.head_row + 1 + i * (self.n_train + self.n_test) + offset
+
+    def cell(self, i: int, which: str, n: int, kind: str, layer, item: int) -> Cell:
+        """Quantity (kind, layer, item) of sample n of set ``which`` with the parameters of row i."""
+        return Cell(self.sheet, self.row(i, which, n), self.col_of[(kind, layer, item)])
+
+    def data(self, which: str, kind: str, n: int, item: int) -> Cell:
+        sheets = self.lay.sheets
+        return sheets.data(kind, n, item) if which == "training" else sheets.test_data(kind, n, item)
+
+    def param(self, i: int, idx: int) -> Cell:
+        """Parameter ``idx`` after the epoch of row i: the start on Parameters, else the
+        Losses sheet's row for that epoch."""
+        j = self.epochs[i]
+        return self.lay.sheets.param(idx) if j == 0 else self.lay.sheets.history_param(j - 1, idx)
+
+    def theta_index(self, i: int) -> int:
+        """Row of ``trace.thetas`` holding the parameters of table row i."""
+        j = self.epochs[i]
+        return 0 if j == 0 else self.ends[j - 1] + 1
+
+
+class GradientGrid:
+    """The Gradients sheet: a row per step, a column per layer with weights, holding the mean
+    |∂L/∂w| over the layer's weights: the gradient cells of that step.  The chart sits above
+    the table, so that the picture of the sheet's top is the chart."""
+
+    HEAD = 24
+
+    def __init__(self, lay):
+        P = lay.model.params
+        self.lay, self.sheet = lay, lay.sheets.sheet(GRADIENTS)
+        self.layers = [l for l in range(len(P.shapes)) if P.w_slices[l].stop > P.w_slices[l].start]
+
+    def cell(self, step: int, j: int) -> Cell:
+        """Step ``step``'s (0-based) gradient size of the j-th layer with weights."""
+        return Cell(self.sheet, self.HEAD + 1 + step, 1 + j)
+
+    def gradients(self, step: int, layer: int) -> list[Cell]:
+        """The gradient cells of the weights of ``layer`` in ``step``."""
+        w = self.lay.model.params.w_slices[layer]
+        return [self.lay.cell("g", None, idx, step) for idx in range(w.start, w.stop)]
+
+
+def contiguous(cells: list[Cell]) -> bool:
+    """Do the cells make one row or one column, in order, without gaps (a range)?"""
+    first = cells[0]
+    return all(c.sheet == first.sheet for c in cells) and (
+        all(c.col == first.col and c.row == first.row + k for k, c in enumerate(cells))
+        or all(c.row == first.row and c.col == first.col + k for k, c in enumerate(cells)))

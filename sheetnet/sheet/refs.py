@@ -63,6 +63,38 @@ class CellRefs:
         return self.lay.step_number(step)
 
 
+class EpochRefs(CellRefs):
+    """Resolver for StepFormulas on the Epochs sheet (layout.EpochGrid): the quantities of one
+    sample of one set (``at_sample``) with the parameters after one epoch; its inputs and
+    targets on the Data sheet, the parameters on the Losses sheet (the start: Parameters)."""
+
+    def __init__(self, layout, grid):
+        super().__init__(layout)
+        self.grid = grid
+        self.i, self.which, self.n = 0, "training", 0
+
+    def at_sample(self, i: int, which: str, n: int):
+        self.i, self.which, self.n = i, which, n
+
+    def at(self):
+        return self.grid.sheet
+
+    def one(self, kind, layer, item, pos=0):
+        g = self.grid
+        if kind in ("in", "t"):
+            return ref(g.data(self.which, kind, self.n, item), g.sheet)
+        if kind == "p0":
+            return ref(g.param(self.i, item), g.sheet)
+        return ref(g.cell(self.i, self.which, self.n, kind, layer, item), g.sheet)
+
+    def span(self, kind, layer, items, positions):
+        g = self.grid
+        if kind == "p0":
+            return ref_range(g.param(self.i, items[0]), g.param(self.i, items[1]), g.sheet)
+        return ref_range(g.cell(self.i, self.which, self.n, kind, layer, items[0]),
+                         g.cell(self.i, self.which, self.n, kind, layer, items[1]), g.sheet)
+
+
 class NameRefs(CellRefs):
     """Resolver that gives names instead of references: the equation beside each formula."""
 

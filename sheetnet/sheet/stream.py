@@ -14,7 +14,8 @@ A cell is ``(col, value, formula, fmt)``:
   only with a format, as ``write_blank`` does);
 * ``fmt``: an XlsxWriter Format or None.
 
-Numbers are written exactly: ``repr`` is the shortest text that reads back as the same
+Numbers are written exactly (a negative zero as 0: spreadsheets have none): ``repr`` is the
+shortest text that reads back as the same
 double (XlsxWriter writes ``%.16G``, which rounds about a quarter of all doubles).
 """
 
@@ -46,7 +47,7 @@ class FastWorksheet(Worksheet):
     def _xml_number_element(self, number, attributes=[]):
         """A number cell written exactly (shortest repr, up to 17 significant digits)."""
         attr = "".join(f' {key}="{self._escape_attributes(value)}"' for key, value in attributes)
-        self.fh.write(f"<c{attr}><v>{repr(float(number)).upper()}</v></c>")
+        self.fh.write(f"<c{attr}><v>{repr(float(number) + 0.0).upper()}</v></c>")
 
     def _xml_formula_element(self, formula, result, attributes):
         """An empty text result (an exercise's cell waiting for answers) is typed as text:
@@ -91,7 +92,7 @@ class FastWorksheet(Worksheet):
                 if isinstance(value, str):  # a text result (an exercise's cell waiting for answers: "")
                     out.append(f'<c r="{where}"{s} t="str"><f>{formula}</f><v>{_data(value)}</v></c>')
                 else:
-                    out.append(f'<c r="{where}"{s}><f>{formula}</f><v>{float(value)!r}</v></c>')
+                    out.append(f'<c r="{where}"{s}><f>{formula}</f><v>{float(value) + 0.0!r}</v></c>')
             elif isinstance(value, str):
                 if _CONTROL.search(value):
                     value = self._escape_control_characters(value)
@@ -101,7 +102,7 @@ class FastWorksheet(Worksheet):
                 if s:
                     out.append(f'<c r="{where}"{s}/>')
             else:
-                out.append(f'<c r="{where}"{s}><v>{repr(float(value)).upper()}</v></c>')
+                out.append(f'<c r="{where}"{s}><v>{repr(float(value) + 0.0).upper()}</v></c>')
         out.append("</row>")
         self.fh.write("".join(out))
         self.previous_row = row + 1  # this row is done; XlsxWriter's next row starts below

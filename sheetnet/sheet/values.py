@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..engine.trace import StepView
+
 
 class StepValues:
     def __init__(self, trace, model, k: int):
@@ -29,7 +31,7 @@ class StepValues:
 
     def per_sample_grads(self):
         if self._gs is None:
-            self._gs = self.t.step(self.k).per_sample_gradients()
+            self._gs = StepView(self.t, self.k).per_sample_gradients()
         return self._gs
 
     def get(self, kind, layer, item, pos=0) -> float:

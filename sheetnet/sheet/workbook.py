@@ -14,16 +14,19 @@ from __future__ import annotations
 
 import os
 
+import numpy as np
 import xlsxwriter
 
-from . import compact, guide, history, steps
+from . import compact, epochs, gradients, guide, history, steps
 from ..engine.training import Model
 from ..errors import WorkbookError
 from ..files import atomic_path
 from .formulas import StepFormulas
 from .layout import (
     DATA,
+    EPOCHS,
     EXERCISE_SECTIONS,
+    GRADIENTS,
     FORMAT_VERSION,
     GUIDE,
     HISTORY,
@@ -142,6 +145,7 @@ class Writer:
             "small": f({"num_format": SMALL_FORMAT}),
             "answer": f({"num_format": NUM_FORMAT, "bg_color": "#E2EFDA", "border": 2, "border_color": "#70AD47"}),
             "int": f({"num_format": "0"}),  # a whole number, plainly
+            "percent": f({"num_format": "0.0%"}),  # an accuracy
             # a cell of a little grid (a filter, a feature map; a delta map): short, the cell holds the full
             # value; the map's header
             "grid": f({"num_format": GRID_FORMAT, "font_size": 9, "align": "center"}),
@@ -174,7 +178,7 @@ class Writer:
         if len(text) + 1 > MAX_FORMULA:
             raise WorkbookError(f"a formula of {len(text):,} characters is longer than Excel's {MAX_FORMULA:,}: "
                                 "the layer is too wide for a workbook", cell.where())
-        value = float(value)
+        value = float(value) + 0.0  # no negative zero: spreadsheets have none
         small = value != 0 and abs(value) < 1e-3  # 9 significant digits either way
         ws.write_formula(cell.row, cell.col, "=" + text, fmt or self.fmt["small" if small else "value"], value)
 
@@ -194,7 +198,7 @@ class Writer:
         if len(text) >= MAX_FORMULA:
             raise WorkbookError(f"a formula of {len(text):,} characters is longer than Excel's {MAX_FORMULA:,}: "
                                 "the layer is too wide for a workbook", Cell(sheet, row, col).where())
-        value = float(value)
+        value = float(value) + 0.0  # no negative zero: spreadsheets have none
         if fmt is None:
             fmt = self.fmt["small" if value != 0 and abs(value) < 1e-3 else "value"]
         return col, value, text, fmt
@@ -216,6 +220,9 @@ class Writer:
             for k in range(self.lay.n_steps):
                 steps.write(self, self.sheet(self.lay.sheet(k)), k)
         history.write(self, self.sheet(sheets.sheet(HISTORY)))
+        if not self.blank:  # an exercise's evaluation would give its answers away
+            epochs.write(self, self.sheet(sheets.sheet(EPOCHS)))
+            gradients.write(self, self.sheet(sheets.sheet(GRADIENTS)))
         for name, cell in self.settings_named.items():
             self.define_setting(name, cell)
 
@@ -294,9 +301,33 @@ class Writer:
                 ws.write_number(c.row, self.lay.sheets.data("in", n, i).col, v, input_fmt["in"][i])
             for k, v in enumerate(spec.data.targets[n]):
                 ws.write_number(c.row, self.lay.sheets.data("t", n, k).col, v, input_fmt["t"][k])
+        if spec.data.test_inputs is not None:
+            self.write_test_data(ws, whole)
         ws.freeze_panes(hr + 1, 1)
         ws.set_column(0, 0, 8)
         ws.set_column(1, len(ins) + len(outs), 14)
+
+    def write_test_data(self, ws, whole):
+        """The test set below the training rows: evaluated on the Epochs sheet, never trained on."""
+        spec, sheets = self.trace.spec, self.lay.sheets
+        hr = sheets.test_header_row()
+        ws.write_string(hr - 1, 0, "Test set: evaluated after every epoch (Epochs sheet), never trained on",
+                        self.fmt["section"])
+        ws.write_string(hr, 0, "test sample", self.fmt["head"])
+        for i, u in enumerate(spec.layers[0].names):
+            ws.write_string(hr, sheets.test_data("in", 0, i).col, u, self.fmt["head"])
+        for k, u in enumerate(spec.layers[-1].names):
+            ws.write_string(hr, sheets.test_data("t", 0, k).col, f"t_{u}", self.fmt["head"])
+        styles = {kind: [whole if number_style(np.r_[a[:, j], b[:, j]]) == "int" else self.fmt["input"]
+                         for j in range(a.shape[1])]
+                  for kind, a, b in (("in", spec.data.inputs, spec.data.test_inputs),
+                                     ("t", spec.data.targets, spec.data.test_targets))}
+        for n in range(len(spec.data.test_inputs)):
+            c = sheets.test_data("in", n, 0)
+            ws.write_number(c.row, 0, n + 1, self.fmt["int"])
+            for kind, values in (("in", spec.data.test_inputs), ("t", spec.data.test_targets)):
+                for j, v in enumerate(values[n]):
+                    ws.write_number(c.row, sheets.test_data(kind, n, j).col, v, styles[kind][j])
 
     def write_parameters(self, ws):
         spec, P, sheets = self.trace.spec, self.model.params, self.lay.sheets
