@@ -199,7 +199,7 @@ def _write_compare(wb, ws, writers):
                           "num_format": "0.0E+0" if spread else "0.000", **({"log_base": 10} if spread else {})})
     per_epoch.set_legend({"position": "bottom"})
     chart_row = 4 + len(writers) + 2
-    ws.insert_chart(chart_row, 0, per_epoch, {"x_scale": 1.45, "y_scale": 1.3})
-    ws.insert_chart(chart_row, 6, per_step, {"x_scale": 1.45, "y_scale": 1.3})
+    ws.insert_chart(chart_row, 0, per_epoch, {"x_scale": 1.45, "y_scale": 1.1})  # 16 rows high
+    ws.insert_chart(chart_row + 17, 0, per_step, {"x_scale": 1.45, "y_scale": 1.1})
     ws.set_column(0, 0, 20)
     ws.set_column(1, len(columns) + 1, 16)

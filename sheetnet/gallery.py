@@ -206,7 +206,7 @@ def main_box(page: Page) -> tuple[float, float, float, float]:
 
 
 GRID_BAND_WIDTH = 1140.0  # points: a CNN sample's band of grids
-COMPARE_SIZE = (760.0, 520.0)  # points: the table of runs and the chart below it
+COMPARE_SIZE = (1000.0, 790.0)  # points: the table of runs and the two charts below it
 FUNCTION_COMPARE_SIZE = (1000.0, 470.0)  # points: the table, the chart of f and the chart of the paths
 
 
