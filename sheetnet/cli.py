@@ -1022,9 +1022,13 @@ def compare(spec, output, epochs):
         _note_divergence(trace, f"{label}: ")
         pad = " " * (width - display_width(label))
         start, end = trace.evaluate(trace.thetas[0]), trace.evaluate(trace.final_theta)
-        right = "" if end.correct is None else f", right {start.correct}/{start.total} → {end.correct}/{end.total}"
-        click.echo(f"{label}{pad}  lr {trace.spec.train.lr:<7g} batch loss {trace.loss[0]:.6g} → {trace.final_loss:.6g}; "
-                   f"training-set loss {start.loss:.6g} → {end.loss:.6g}{right}")
+        line = _("batch loss {first} → {last}; training-set loss {start} → {end}").format(
+            first=f"{trace.loss[0]:.6g}", last=f"{trace.final_loss:.6g}", start=f"{start.loss:.6g}",
+            end=f"{end.loss:.6g}")
+        if end.correct is not None:
+            line += _(", right {before}/{n} → {after}/{n}").format(before=start.correct, after=end.correct,
+                                                                   n=end.total)
+        click.echo(f"{label}{pad}  lr {trace.spec.train.lr:<7g} {line}")
     click.echo(f"wrote {output}", err=True)
 
 

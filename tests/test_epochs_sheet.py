@@ -194,6 +194,8 @@ def test_the_lr_sweep_writes_four_live_runs_and_says_which_grew(tmp_path):
     out = str(tmp_path / "lr.xlsx")
     result = CliRunner().invoke(main, ["compare", "lr-sweep", "-o", out])
     assert result.exit_code == 0, result.stderr
+    # every loss printed says which it is
+    assert result.stdout.count("batch loss 13.5 → ") == 4 and result.stdout.count("; training-set loss 13.5 → ") == 4
     wb = openpyxl.load_workbook(out, data_only=True)
     for label in ("η 0.01", "η 0.1", "η 0.3", "η 0.5"):
         assert f"{label} Epochs" in wb.sheetnames and f"{label} Run" in wb.sheetnames
