@@ -137,7 +137,8 @@ def _write_with_progress(trace, output, layout="auto", **kw):
     from .sheet.workbook import write_workbook
 
     with _Progress("writing", trace.n_steps) as progress:
-        return write_workbook(trace, output, layout=layout, progress=progress, **kw)
+        return write_workbook(trace, output, layout=layout, progress=progress, notes=ex.guide_notes(trace), **kw)
+
 
 
 READ_NOTE_FROM = 1_000_000  # bytes: reading a workbook this big takes seconds
@@ -517,7 +518,8 @@ def demo(output):
     click.echo("\n".join(wrap(_(ex.MAZUR_ERRATUM).format(after=after), terminal_width())) + "\n")
     from .sheet.workbook import check_output_path, write_workbook
     check_output_path(output)
-    write_workbook(train_run(run), output)
+    trace = train_run(run)
+    write_workbook(trace, output, notes=ex.guide_notes(trace))
     click.echo(f"wrote {output}: open it in Excel, change eta or a weight, and watch it recompute "
                "(LibreOffice: press Ctrl+Shift+F9 after opening, or set Tools > Options > Calc > Formula > "
                "Recalculation on file load to Always)", err=True)

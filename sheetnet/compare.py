@@ -17,6 +17,7 @@ import xlsxwriter
 from .engine.training import Model, train
 from .errors import SpecError
 from .files import atomic_path
+from .i18n import _
 from .sheet.layout import HISTORY, META, Cell, choose_layout, ref
 from .sheet import epochs
 from .sheet.workbook import FORMAT_VERSION, FastWorksheet, Writer, check_output_path
@@ -113,24 +114,25 @@ def _write_compare(wb, ws, writers):
     batch loss per step and the training-set loss per epoch, one curve per run."""
     first = next(iter(writers.values()))
     f = first.fmt
-    ws.write_string(0, 0, "The same problem, one run per setting compared: loss per step and per epoch", f["title"])
-    ws.write_string(1, 0, "Each run is live on its own sheets (adam Settings, adam Run, …): change a run's η and "
-                          "its curves move.", f["subtitle"])
+    ws.write_string(0, 0, _("The same problem, one run per setting compared: loss per step and per epoch"),
+                    f["title"])
+    ws.write_string(1, 0, _("Each run is live on its own sheets (adam Settings, adam Run, …): change a run's η and "
+                            "its curves move."), f["subtitle"])
     sheets = {label: epochs.of(w) for label, w in writers.items()}
     classes = all(e.kind is not None for e in sheets.values())
     test = all("test" in e.sets for e in sheets.values())
-    columns = [("η", "lr"), ("steps", None), ("first batch loss", "first"), ("last batch loss", "last"),
-               ("training-set loss", ("training", "loss"))]
+    columns = [("η", "lr"), (_("steps"), None), (_("first batch loss"), "first"), (_("last batch loss"), "last"),
+               (_("training-set loss"), ("training", "loss"))]
     if classes:
-        columns.append(("training accuracy", ("training", "accuracy")))
+        columns.append((_("training accuracy"), ("training", "accuracy")))
     if test:
-        columns.append(("test-set loss", ("test", "loss")))
+        columns.append((_("test-set loss"), ("test", "loss")))
         if classes:
-            columns.append(("test accuracy", ("test", "accuracy")))
-    ws.write_string(3, 0, "run", f["head"])
-    for c, (head, _) in enumerate(columns, start=1):
+            columns.append((_("test accuracy"), ("test", "accuracy")))
+    ws.write_string(3, 0, _("run"), f["head"])
+    for c, (head, _what) in enumerate(columns, start=1):
         ws.write_string(3, c, head, f["head"])
-    ws.write_string(3, len(columns) + 1, "diverged", f["head"])
+    ws.write_string(3, len(columns) + 1, _("diverged"), f["head"])
 
     def source(w, e, what):
         """(cell, value) a column refers to for run ``w``."""
@@ -162,8 +164,8 @@ def _write_compare(wb, ws, writers):
         diverged = trace.diverged_at
         losses = [e.values[i]["training"][1].loss if e.grid.live else e.final("training", i).loss
                   for i in (0, len(e.grid.epochs) - 1)]
-        verdict = (f"stopped at step {diverged}" if diverged is not None else
-                   "no, but the loss grew" if losses[-1] > losses[0] else "no")
+        verdict = (_("stopped at step {step}").format(step=diverged) if diverged is not None else
+                   _("no, but the loss grew") if losses[-1] > losses[0] else _("no"))
         ws.write_string(row, len(columns) + 1, verdict, f["text"])
         hist, top = w.lay.sheets.sheet(HISTORY), w.lay.sheets.HISTORY_FIRST_ROW
         per_step.add_series({"name": label, "categories": [hist, top, 0, top + n - 1, 0],
@@ -179,23 +181,23 @@ def _write_compare(wb, ws, writers):
                               "line": {"width": 1.75}, "marker": {"type": "none"},
                               "categories_data": [float(g.epoch_number(i)) for i in range(rows)],
                               "values_data": losses})
-    per_step.set_title({"name": "Batch loss per step, one curve per run"})
+    per_step.set_title({"name": _("Batch loss per step, one curve per run")})
     most = max(w.trace.n_steps for w in writers.values())
-    per_step.set_x_axis({"name": "step", "min": 0, "max": most, "num_format": "0",
+    per_step.set_x_axis({"name": _("step"), "min": 0, "max": most, "num_format": "0",
                          "major_gridlines": {"visible": False}})
     batch = [float(x) for w in writers.values() for x in w.trace.loss]
     decades = min(batch) > 0 and max(batch) / min(batch) > 1e3
-    per_step.set_y_axis({"name": "batch loss" + (" (log scale)" if decades else ""),
+    per_step.set_y_axis({"name": _("batch loss") + (" " + _("(log scale)") if decades else ""),
                          "num_format": "0.0E+0" if decades else "0.000", **({"log_base": 10} if decades else {})})
     per_step.set_legend({"position": "bottom"})
-    per_epoch.set_title({"name": "Training-set loss after each epoch"})
+    per_epoch.set_title({"name": _("Training-set loss after each epoch")})
     most = max(sheets[label].grid.epoch_number(len(sheets[label].grid.epochs) - 1) for label in writers)
-    per_epoch.set_x_axis({"name": "after epoch", "min": 0, "max": max(most, 1), "num_format": "0",
+    per_epoch.set_x_axis({"name": _("after epoch"), "min": 0, "max": max(most, 1), "num_format": "0",
                           "major_gridlines": {"visible": False}})
     every = [v for e in sheets.values() for i in range(len(e.grid.epochs))
              for v in [e.values[i]["training"][1].loss if e.grid.live else e.final("training", i).loss]]
     spread = min(every) > 0 and max(every) / min(every) > 1e3  # decades apart: a log scale shows them all
-    per_epoch.set_y_axis({"name": "training-set loss" + (" (log scale)" if spread else ""),
+    per_epoch.set_y_axis({"name": _("training-set loss") + (" " + _("(log scale)") if spread else ""),
                           "num_format": "0.0E+0" if spread else "0.000", **({"log_base": 10} if spread else {})})
     per_epoch.set_legend({"position": "bottom"})
     chart_row = 4 + len(writers) + 2

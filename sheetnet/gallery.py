@@ -104,7 +104,8 @@ def write_books(names: list[str], folder: str, progress=None) -> dict[str, str]:
             write_comparison(runs(spec), path)
             layout = "comparison"
         else:
-            layout = write_workbook(train(spec), path)
+            trace = train(spec)
+            layout = write_workbook(trace, path, notes=ex.guide_notes(trace))
         if progress:
             progress(f"wrote {path} ({layout} layout, {os.path.getsize(path) / 1e6:.2f} MB)")
         paths[name] = path
@@ -314,8 +315,15 @@ def make_gallery(folder: str, names: list[str] | None = None, pictures: bool = T
         find_soffice()
         find_tool("pdftotext")
         find_tool("pdftoppm")
-    books = write_books(names, folder, progress)
-    files = list(books.values())
-    if pictures:
-        files += draw_pictures(books, os.path.join(folder, "img"), progress)
+    from . import i18n
+
+    spoken = i18n.language
+    i18n.set_language("en")  # the committed gallery is English; its pictures are found by English titles
+    try:
+        books = write_books(names, folder, progress)
+        files = list(books.values())
+        if pictures:
+            files += draw_pictures(books, os.path.join(folder, "img"), progress)
+    finally:
+        i18n.set_language(spoken)
     return files

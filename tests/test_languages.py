@@ -79,3 +79,83 @@ def test_the_environment_chooses_the_language_when_lang_is_not_given():
     result = CliRunner().invoke(main, ["train", "xor"], env={"LANGUAGE": "", "LANG": "zh_TW.UTF-8", "COLUMNS": "100"})
     assert result.exit_code == 0, result.stderr
     assert "訓練集損失" in result.stdout and "600 輪共 600 步" in result.stdout
+
+
+# --------------------------------------------------------------------------- the workbook in Chinese
+CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+@pytest.fixture(scope="module")
+def chinese_books(tmp_path_factory):
+    """mazur and digits01 written in English and in simplified Chinese."""
+    folder = tmp_path_factory.mktemp("zh")
+    out = {}
+    for name in ("mazur", "digits01"):
+        for lang in ("en", "zh-CN"):
+            path = str(folder / f"{name}-{lang}.xlsx")
+            result = CliRunner().invoke(main, ["train", name, "-o", path, "--lang", lang])
+            assert result.exit_code == 0, result.stderr
+            out[name, lang] = path
+    return out
+
+
+def test_a_chinese_workbook_has_chinese_words_and_the_same_cells(chinese_books):
+    import openpyxl
+
+    from sheetnet.book.cells import read_cells
+
+    for name in ("mazur", "digits01"):
+        en, zh = (openpyxl.load_workbook(chinese_books[name, lang]) for lang in ("en", "zh-CN"))
+        assert en.sheetnames == zh.sheetnames  # sheet names stay ASCII: every formula refers to them
+        assert zh["_sheetnet"]["C2"].value == "zh-CN" and en["_sheetnet"]["C2"].value == "en"
+        words = [c.value for ws in zh for row in ws.iter_rows() for c in row
+                 if isinstance(c.value, str) and not c.value.startswith("=")]
+        assert sum(bool(CJK.search(w)) for w in words) > 20
+        assert "前向传播" in [c.value for c in zh["Step 1"]["A"]]
+        guide = [c.value for c in zh["Guide"]["A"] if c.value]
+        assert sum(bool(CJK.search(line)) for line in guide) > 20 and CJK.search(zh["Settings"]["C4"].value)
+        # every formula and every number is the English workbook's
+        a, b = read_cells(chinese_books[name, "en"]), read_cells(chinese_books[name, "zh-CN"])
+        for sheet in a:
+            numbers = {at: v for at, v in a[sheet].items() if v[0] or not isinstance(v[1], str)}
+            assert numbers == {at: v for at, v in b[sheet].items() if v[0] or not isinstance(v[1], str)}, sheet
+
+
+def test_a_chinese_workbook_reads_back_audits_and_recalculates(chinese_books, tmp_path):
+    from sheetnet.book.audit import audit
+    from sheetnet.book.reader import open_book
+    from sheetnet.book.recalc import recalc_workbook
+
+    path = chinese_books["mazur", "zh-CN"]
+    assert audit(open_book(path)) == []
+    again = str(tmp_path / "recalculated.xlsx")
+    recalc_workbook(path, again)  # LibreOffice recomputes every cell: the same values
+    assert audit(open_book(again)) == []
+    en = CliRunner().invoke(main, ["read", chinese_books["mazur", "en"], "--json"])
+    zh = CliRunner().invoke(main, ["read", path, "--json"])
+    assert en.exit_code == zh.exit_code == 0 and en.stdout == zh.stdout
+
+
+def test_the_mazur_guide_gives_the_erratum_in_the_language(chinese_books):
+    import openpyxl
+
+    for lang, word in (("en", "Note for readers of Mazur's post"), ("zh-CN", "Mazur")):
+        guide = openpyxl.load_workbook(chinese_books["mazur", lang])["Guide"]
+        note = guide["A2"].value
+        assert word in note and "0.291027774" in note and "0.291027924" in note
+        assert (CJK.search(note) is not None) == (lang != "en")
+
+
+def test_a_chinese_workbook_renders_with_a_cjk_font(chinese_books, tmp_path):
+    """LibreOffice prints the Chinese headings with a font that has their glyphs (a CJK font is
+    embedded in the PDF), and its text layer holds them."""
+    import shutil
+    import subprocess
+
+    from sheetnet.book.recalc import pdf_files
+
+    pdf = pdf_files([chinese_books["mazur", "zh-CN"]], str(tmp_path))[0]
+    fonts = subprocess.run([shutil.which("pdffonts"), pdf], capture_output=True, text=True, timeout=60).stdout
+    assert re.search(r"CJK|WenQuanYi|Droid ?Sans ?Fallback|Noto ?Sans ?SC|Source ?Han", fonts), fonts
+    text = subprocess.run([shutil.which("pdftotext"), pdf, "-"], capture_output=True, text=True, timeout=60).stdout
+    assert "前向传播" in text and "反向传播" in text

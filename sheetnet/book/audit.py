@@ -7,6 +7,7 @@ import math
 from dataclasses import asdict, dataclass
 
 from .cells import Error, damaged_is_error
+from ..i18n import N_, _
 from ..engine.training import Model
 from ..sheet.layout import qualified, ref
 from ..ops.formula import same_formula
@@ -17,8 +18,9 @@ from ..sheet.gradients import GradientSheet
 from ..sheet.templates import FormulaTemplates
 from ..sheet.values import StepValues
 
-WHAT = {"constant": "a constant overwrote the formula", "formula": "the formula was changed",
-        "value": "the value differs", "missing": "no stored value", "error": "an error value"}
+WHAT = {"constant": N_("a constant overwrote the formula"), "formula": N_("the formula was changed"),
+        "value": N_("the value differs"), "missing": N_("no stored value"),
+        "error": N_("an error value")}  # translated where shown; the keys are what --json gives
 
 
 @dataclass
@@ -46,15 +48,17 @@ class Finding:
         return None
 
     def line(self) -> str:
-        what = self.name + (f", step {self.step}" if self.step else "")
+        what = self.name + (", " + _("step {n}").format(n=self.step) if self.step else "")
         eq = f" = {self.equation}" if self.equation else ""
-        head = f"{self.where} {what}{eq}: {WHAT[self.kind]}"
+        head = f"{self.where} {what}{eq}: {_(WHAT[self.kind])}"
         if self.kind == "formula":
-            return f"{head}: expected ={self.expected_formula}, found ={self.found_formula}"
+            return head + ": " + _("expected ={expected}, found ={found}").format(expected=self.expected_formula,
+                                                                               found=self.found_formula)
         found = f"{self.found_value:.9g}" if isinstance(self.found_value, float) else repr(self.found_value)
-        rel = f" (relative error {self.rel_error:.2g})" if self.rel_error is not None else ""
-        return f"{head}: found {found}, expected {self.expected_value:.9g}{rel}" + \
-            (f"; hint: {self.hint}" if self.hint else "")
+        rel = " " + _("(relative error {rel})").format(rel=f"{self.rel_error:.2g}") if self.rel_error is not None else ""
+        return head + ": " + _("found {found}, expected {expected}").format(
+            found=found, expected=f"{self.expected_value:.9g}") + rel + \
+            ("; " + _("hint: {hint}").format(hint=self.hint) if self.hint else "")
 
     def as_dict(self):
         return {**asdict(self), "where": self.where, "rel_error": self.rel_error}
@@ -175,18 +179,21 @@ def _close(value, expected, rtol, atol) -> bool:
 
 
 def evaluated_note(path: str, n: int) -> str:
-    return (f"sheetnet: note: {path}: {n} formula cell(s) had no stored value (saved by a program that does not "
-            "calculate); sheetnet evaluated them itself")
+    return "sheetnet: note: " + _("{path}: {n} formula cell(s) had no stored value (saved by a program that does "
+                                  "not calculate); sheetnet evaluated them itself").format(path=path, n=n)
 
 
 def report(findings: list[Finding], path: str, limit: int = 40) -> str:
     if not findings:
-        return f"{path}: every formula and value is what sheetnet computes from the workbook's inputs"
+        return _("{path}: every formula and value is what sheetnet computes from the workbook's inputs").format(
+            path=path)
     first = findings[0]
-    lines = [f"{path}: {len(findings)} cell(s) differ from what sheetnet computes from the workbook's inputs",
-             f"likely root cause: {first.line()}" + ("; everything below depends on it" if len(findings) > 1 else ""),
+    lines = [_("{path}: {n} cell(s) differ from what sheetnet computes from the workbook's inputs").format(
+                 path=path, n=len(findings)),
+             _("likely root cause: {line}").format(line=first.line())
+             + ("; " + _("everything below depends on it") if len(findings) > 1 else ""),
              ""]
     lines += [f.line() for f in findings[:limit]]
     if len(findings) > limit:
-        lines.append(f"… and {len(findings) - limit} more (--json lists all)")
+        lines.append(_("… and {n} more (--json lists all)").format(n=len(findings) - limit))
     return "\n".join(lines)

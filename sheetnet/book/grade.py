@@ -13,6 +13,7 @@ from .cells import damaged_is_error
 from .evaluated import Evaluated
 from ..engine.training import Model
 from ..errors import WorkbookError
+from ..i18n import N_, _
 from ..files import atomic_path
 from ..sheet.formulas import StepFormulas
 from ..sheet.layout import EXERCISE_SECTIONS, SETTING_NAMES, Cell, qualified
@@ -20,16 +21,18 @@ from ..ops.evaluate import evaluate
 from ..sheet.refs import CellRefs, NameRefs
 from ..sheet.values import StepValues
 
-VERDICTS = {"correct": "correct", "consistent": "consistent with your earlier value",
-            "rounded": "right to {digits} significant digits", "wrong": "wrong", "missing": "not answered"}
+VERDICTS = {"correct": N_("correct"), "consistent": N_("consistent with your earlier value"),
+            "rounded": N_("right to {digits} significant digits"), "wrong": N_("wrong"),
+            "missing": N_("not answered")}  # translated where shown; the keys are what --json gives
 MISTAKES = {  # the kinds of mistake a hint names, as the summary and the gradebook count them
-    "half": "the ½ of the loss missing", "sum_mean": "sum and mean over the batch confused",
-    "bias_kept": "a bias not updated", "frozen_bias": "a frozen bias updated",
-    "log10": "LOG for LN", "stale": "hidden deltas from the updated weights", "rounded": "rounded too early",
-    "unreadable": "a formula sheetnet cannot evaluate", "not_derived": "a number where the formula was asked",
+    "half": N_("the ½ of the loss missing"), "sum_mean": N_("sum and mean over the batch confused"),
+    "bias_kept": N_("a bias not updated"), "frozen_bias": N_("a frozen bias updated"),
+    "log10": N_("LOG for LN"), "stale": N_("hidden deltas from the updated weights"),
+    "rounded": N_("rounded too early"), "unreadable": N_("a formula sheetnet cannot evaluate"),
+    "not_derived": N_("a number where the formula was asked"),
     # gradient descent on a function
-    "step_sign": "moved up the gradient (x + η·g)", "no_lr": "the step without η",
-    "factor_two": "a derivative off by a factor 2",
+    "step_sign": N_("moved up the gradient (x + η·g)"), "no_lr": N_("the step without η"),
+    "factor_two": N_("a derivative off by a factor 2"),
 }
 
 
@@ -57,16 +60,16 @@ class Answer:
 
     @property
     def verdict_text(self) -> str:
-        return VERDICTS[self.verdict].format(digits=self.digits)
+        return _(VERDICTS[self.verdict]).format(digits=self.digits)
 
     def line(self, teacher: bool = False) -> str:
         """One line of the report; the expected value only in the teacher's view."""
         found = f"{self.found:.9g}" if isinstance(self.found, float) else "—"
-        expected = f" (expected {self.expected:.9g})" if teacher else ""
+        expected = " " + _("(expected {value})").format(value=f"{self.expected:.9g}") if teacher else ""
         text = f"{self.where} {self.name}: {found}{expected}: {self.verdict_text}"
         if self.verdict == "consistent":
-            text += f" (given your earlier answers: {self.consistent_value:.9g})"
-        return text + (f"; hint: {self.hint}" if self.hint else "")
+            text += " " + _("(given your earlier answers: {value})").format(value=f"{self.consistent_value:.9g}")
+        return text + ("; " + _("hint: {hint}").format(hint=self.hint) if self.hint else "")
 
     def as_dict(self, teacher: bool = False):
         d = {**asdict(self), "where": self.where, "ok": self.ok, "verdict_text": self.verdict_text}
@@ -166,8 +169,8 @@ def judge(found: float, expected: float, consistent, close, slip) -> tuple[str, 
     n = significant_digits(found, expected)
     if mistake or n < 2:
         return "wrong", None, hint, mistake
-    return "rounded", n, (f"right to {n} significant digits, short of the tolerance: keep more digits "
-                          f"(or grade with --digits {n})"), "rounded"
+    return "rounded", n, _("right to {n} significant digits, short of the tolerance: keep more digits "
+                           "(or grade with --digits {n})").format(n=n), "rounded"
 
 
 def _derived(formula, sheet) -> bool:
@@ -241,37 +244,37 @@ class _Alternatives:
             if stale is not None:
                 updated.append(p0 - lr * stale["g"][item])
             if any(close(found, u) for u in updated):
-                return ("biases are not updated in this exercise (freeze_biases): the updated value is the "
-                        "starting one", "frozen_bias")
+                return (_("biases are not updated in this exercise (freeze_biases): the updated value is the "
+                          "starting one"), "frozen_bias")
         # a batch loss or gradient B times too large (its per-sample parts right) was summed;
         # with B = 2 it is also "twice", but a missing ½ would have shown in the per-sample answers
         if self.B > 1 and kind in ("data_loss", "g"):
             if m.mean and close(found, self.B * expected):
-                return (f"{self.B} times the expected value: summed over the samples where the spec averages "
-                        f"(reduction = \"mean\")", "sum_mean")
+                return (_("{B} times the expected value: summed over the samples where the spec averages "
+                          "(reduction = \"mean\")").format(B=self.B), "sum_mean")
             if not m.mean and close(found, expected / self.B):
-                return (f"1/{self.B} of the expected value: averaged over the samples where the spec sums "
-                        f"(reduction = \"sum\")", "sum_mean")
+                return (_("1/{B} of the expected value: averaged over the samples where the spec sums "
+                          "(reduction = \"sum\")").format(B=self.B), "sum_mean")
         if spec.loss.kind == "half_sse" and kind in ("term", "loss", "data_loss", "L", "delta") \
                 and close(found, 2 * expected):
-            return ("twice the expected value: the ½ in E = ½(t − out)² is missing (or its derivative (out − t) "
-                    "got a 2)", "half")
+            return (_("twice the expected value: the ½ in E = ½(t − out)² is missing (or its derivative "
+                      "(out − t) got a 2)"), "half")
         if kind == "p1" and not m.params.is_weight[item] and not self.lay.frozen(item) \
                 and close(found, self.t.thetas[self.k, item]):
-            return "the bias kept its old value: biases are updated too (unless freeze_biases)", "bias_kept"
+            return _("the bias kept its old value: biases are updated too (unless freeze_biases)"), "bias_kept"
         if spec.loss.kind in ("cross_entropy", "binary_cross_entropy") and kind in ("term", "loss", "data_loss") \
                 and close(found, expected / math.log(10)):
-            return "LOG (base 10) where the loss needs LN, the natural logarithm", "log10"
+            return _("LOG (base 10) where the loss needs LN, the natural logarithm"), "log10"
         stale = self.stale_hidden()
         if stale is not None and (kind, layer) in stale.get("delta", {}) \
                 and close(found, stale["delta"][(kind, layer)][pos, item]):
-            return ("the hidden delta was computed from the already-updated weights of the layer above; all "
-                    "gradients come from the weights before the update", "stale")
+            return (_("the hidden delta was computed from the already-updated weights of the layer above; all "
+                      "gradients come from the weights before the update"), "stale")
         if stale is not None and kind in ("g", "p1") and close(found, stale[kind][item]) and \
                 not math.isclose(stale[kind][item], expected, rel_tol=1e-12):
-            return ("computed with hidden deltas from the already-updated weights of the layer above (the error "
-                    "behind the widely copied 0.291027924); all gradients come from the weights before the update",
-                    "stale")
+            return (_("computed with hidden deltas from the already-updated weights of the layer above (the error "
+                      "behind the widely copied 0.291027924); all gradients come from the weights before the "
+                      "update"), "stale")
         return "", ""
 
     def stale_hidden(self):
@@ -319,8 +322,8 @@ def write_graded_copy(src: str, dst: str, answers: list[Answer], teacher: bool =
     for a in answers:
         cell = wb[a.sheet][a.cell]
         cell.fill = fills[a.ok]
-        text = a.verdict_text + (f": expected {a.expected:.9g}" if teacher else "") + \
-            (f"\nhint: {a.hint}" if a.hint else "")
+        text = a.verdict_text + (": " + _("expected {value}").format(value=f"{a.expected:.9g}") if teacher else "") \
+            + ("\n" + _("hint: {hint}").format(hint=a.hint) if a.hint else "")
         cell.comment = Comment(text, "sheetnet", width=320, height=90)
     with atomic_path(dst, suffix=".xlsx.part") as tmp:
         wb.save(tmp)
@@ -329,9 +332,11 @@ def write_graded_copy(src: str, dst: str, answers: list[Answer], teacher: bool =
 
 def summary(answers: list[Answer]) -> str:
     counts = {v: sum(a.verdict == v for a in answers) for v in VERDICTS}
-    rounded = f", {counts['rounded']} right to fewer significant digits" if counts["rounded"] else ""
-    return (f"{len(answers)} answers: {counts['correct']} correct, {counts['consistent']} consistent with earlier "
-            f"values{rounded}, {counts['wrong']} wrong, {counts['missing']} not answered")
+    rounded = _(", {n} right to fewer significant digits").format(n=counts["rounded"]) if counts["rounded"] else ""
+    return _("{n} answers: {correct} correct, {consistent} consistent with earlier values{rounded}, {wrong} wrong, "
+             "{missing} not answered").format(n=len(answers), correct=counts["correct"],
+                                              consistent=counts["consistent"], rounded=rounded, wrong=counts["wrong"],
+                                              missing=counts["missing"])
 
 
 def mistake_counts(answers: list[Answer]) -> dict:
@@ -345,5 +350,6 @@ def mistake_lines(answers: list[Answer]) -> list[str]:
     for k, n in mistake_counts(answers).items():
         if n:
             first = next(a for a in answers if a.mistake == k)
-            lines.append(f"{MISTAKES[k]}: {n} answer(s), first {first.where} {first.name}")
+            lines.append(_("{mistake}: {n} answer(s), first {where} {name}").format(
+                mistake=_(MISTAKES[k]), n=n, where=first.where, name=first.name))
     return lines

@@ -7,7 +7,7 @@ import tomllib
 
 from typing import TYPE_CHECKING
 
-from ..i18n import N_
+from ..i18n import N_, _
 
 if TYPE_CHECKING:  # the spec package (numpy) loads when a spec is read, not when names are listed
     from ..spec import Spec
@@ -71,3 +71,21 @@ def describe(name: str) -> str:
     path = example_path(name) or os.path.join(FUNCTIONS, name + ".toml")
     with open(path, "rb") as fh:
         return tomllib.load(fh).get("name", name)
+
+
+def guide_notes(trace) -> tuple[str, ...]:
+    """What the Guide of the workbook tells its reader besides the usual: for Mazur's example as
+    published (its weights, data and η), the erratum of his post."""
+    import numpy as np
+
+    from ..engine.training import Model, train
+
+    mazur = example("mazur")
+    spec = trace.spec
+    if (spec.name != mazur.name or not trace.recorded or (trace.start is not None and trace.start.step)
+            or spec.train.lr != mazur.train.lr or not np.array_equal(trace.thetas[0], Model(mazur).params.theta)
+            or not np.array_equal(spec.data.inputs, mazur.data.inputs)
+            or not np.array_equal(spec.data.targets, mazur.data.targets)):
+        return ()
+    after = trace.loss[1] if trace.n_steps > 1 else train(spec.with_train(epochs=2), record=False).loss[1]
+    return (_(MAZUR_ERRATUM).format(after=after),)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from ..book.cells import Error, damaged_is_error, read_cells
 from ..book.grade import Answer, Tolerance, judge
 from ..errors import SpecError, WorkbookError
+from ..i18n import _
 from ..ops.evaluate import BLANK, evaluate
 from ..sheet.layout import qualified
 from .engine import train_function
@@ -117,7 +118,7 @@ class _Values:
         self.book, self.memo, self.evaluated = book, {}, 0
         settings = book.cells.get(SETTINGS, {})
         self.names = {}
-        for (r, c), (_, v) in settings.items():
+        for (r, c), (_formula, v) in settings.items():
             if c == 0 and isinstance(v, str):
                 stored = settings.get((r, 1), (None, None))[1]
                 if isinstance(stored, float) and not isinstance(stored, bool):
@@ -271,14 +272,14 @@ def _hint(book, values, lay, group, k, j, found, consistent, close) -> tuple[str
     at = lay.steps_sheet
     if group == "g" and consistent is not None and consistent != 0:
         if close(found, consistent / 2) or close(found, 2 * consistent):
-            return ("off by a factor 2: the derivative of x² is 2·x (and of c·x² it is 2·c·x)", "factor_two")
+            return _("off by a factor 2: the derivative of x² is 2·x (and of c·x² it is 2·c·x)"), "factor_two"
     if group == "x+" and book.spec.train.optimizer == "sgd":
         x = values.number(at, lay.row(k), lay.cell("x", k, j).col)
         g = values.number(at, lay.row(k), lay.cell("g", k, j).col)
         lr = values.number(at, lay.row(k), lay.cell("lr", k).col)
         if None not in (x, g, lr):
             if close(found, x + lr * g) and g != 0:
-                return ("moved up the gradient: the update is x − η·∂f/∂x, against the slope", "step_sign")
+                return _("moved up the gradient: the update is x − η·∂f/∂x, against the slope"), "step_sign"
             if close(found, x - g) and lr != 1:
-                return ("the step without η: the update is x − η·∂f/∂x", "no_lr")
+                return _("the step without η: the update is x − η·∂f/∂x"), "no_lr"
     return "", ""

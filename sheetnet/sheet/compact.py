@@ -3,24 +3,26 @@ thousands of steps as a live chain."""
 
 from __future__ import annotations
 
+from ..i18n import N_, _
 from .layout import SECTION_OF, SECTION_TITLES, STATE_KINDS, VALUE_WIDTH
 
 EQ_CHARS_PER_LINE = 16  # about as many characters of an equation fit a line of a 14-wide column
 EQ_MAX_LINES = 4  # the equation row's height, at most (the frozen header stays small)
-GROUP_TITLES = {"p0": "start", "gs": "per-sample gradients", "g": "batch gradients", "p1": "updated parameters"}
+GROUP_TITLES = {"p0": N_("start"), "gs": N_("per-sample gradients"), "g": N_("batch gradients"),
+                "p1": N_("updated parameters")}
 
 
 def write(w, ws):
     lay, f = w.lay, w.fmt
-    ws.write_string(0, 0, f"Run: one row per step ({lay.n_steps:,} steps); every row starts from the row above",
-                    f["title"])
+    ws.write_string(0, 0, _("Run: one row per step ({n} steps); every row starts from the row above").format(
+        n=f"{lay.n_steps:,}"), f["title"])
     heads = {}  # col -> (group title, quantity, equation)
     previous = None
     for b in lay.blocks:
         if not lay.materialized(b.kind):
             continue
-        group = GROUP_TITLES.get(b.kind) or w.model.optimizer.equations.get(b.kind) \
-            or SECTION_TITLES[SECTION_OF[b.kind]]
+        group = _(GROUP_TITLES[b.kind]) if b.kind in GROUP_TITLES else \
+            w.model.optimizer.equations.get(b.kind) or _(SECTION_TITLES[SECTION_OF[b.kind]])
         first = group != previous
         previous = group
         for item in range(b.items):
@@ -40,14 +42,14 @@ def write(w, ws):
     longest = max((len(h[2]) for h in heads.values()), default=0)
     ws.set_row(3, 15 * min(EQ_MAX_LINES, max(1, -(-longest // EQ_CHARS_PER_LINE))) + 4)
     eq = w.wb.add_format({"italic": True, "font_color": "#595959", "text_wrap": True, "valign": "top"})
-    ws.write_string(1, 0, "step", f["head"])
-    ws.write_string(1, 1, "epoch", f["head"])
+    ws.write_string(1, 0, _("step"), f["head"])
+    ws.write_string(1, 1, _("epoch"), f["head"])
     for row, idx in ((1, 0), (2, 1), (3, 2)):
         for col in sorted(heads):
             if heads[col][idx]:
                 ws.write_string(row, col, heads[col][idx], f["head"] if row < 3 else eq)
     for k in range(lay.n_steps):
-        cells = [(0, k + 1, None, f["int"]), (1, lay.steps[k][0] + 1, None, f["int"])]
+        cells = [(0, lay.step_number(k), None, f["int"]), (1, lay.epoch(k) + 1, None, f["int"])]  # counted on
         cells += [w.formula_cell(ws.name, row, col, formula, value, fmt)
                   for row, col, _, formula, value, fmt in w.step_cells(k)]
         ws.write_row(lay.row(k), cells)

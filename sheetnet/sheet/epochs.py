@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..i18n import N_, _
 from ..engine.evaluate import evaluate, right, target_kind, xl_right
 from ..ops import formula as f
 from .formulas import StepFormulas
@@ -23,7 +24,8 @@ from .layout import VALUE_WIDTH, Cell, EpochGrid, ref, ref_range
 from .refs import EpochRefs, NameRefs
 from .values import number_style
 
-SET_TITLE = {"training": "training set", "test": "test set"}
+SET_TITLE = {"training": N_("training set"), "test": N_("test set")}
+SUMMARY_HEADS = {"loss": N_("loss"), "right": N_("right"), "accuracy": N_("accuracy")}
 
 
 def classes_of(spec) -> str | None:
@@ -125,7 +127,7 @@ class EpochSheet:
         loss_col = g.col_of[("loss", None, 0)]
         for i in range(len(self.values)):
             after = g.epoch_number(i)
-            for which, (x, _) in self.sets.items():
+            for which, (x, _targets) in self.sets.items():
                 ev = self.values[i][which][1]
                 first, last = g.row(i, which, 0), g.row(i, which, len(x) - 1)
                 losses = ref_range(Cell(g.sheet, first, loss_col), Cell(g.sheet, last, loss_col), g.sheet)
@@ -152,14 +154,15 @@ class EpochSheet:
     def note(self) -> str:
         g = self.grid
         if not g.live:
-            return (f"The data are too many for formulas here ({g.cells_per_epoch:,} cells per epoch): the table "
-                    "holds sheetnet's numbers, which do not recompute.")
+            return _("The data are too many for formulas here ({cells} cells per epoch): the table holds "
+                     "sheetnet's numbers, which do not recompute.").format(cells=f"{g.cells_per_epoch:,}")
         parts = []
         if g.stride > 1:
-            parts.append(f"One epoch in {g.stride} and the last are evaluated (all of them would need more than "
-                         f"{g.budget:,} cells).")
+            parts.append(_("One epoch in {k} and the last are evaluated (all of them would need more than "
+                           "{cells} cells).").format(k=g.stride, cells=f"{g.budget:,}"))
         if self.stopped is not None:
-            parts.append(f"After epoch {self.stopped} the evaluation is not finite: the table stops before it.")
+            parts.append(_("After epoch {e} the evaluation is not finite: the table stops before it.").format(
+                e=self.stopped))
         return " ".join(parts)
 
 
@@ -174,8 +177,10 @@ def write(w, ws):
     """The Epochs sheet of writer ``w``: title, the table with its chart, the sample rows."""
     sheet = of(w)
     g, fmt = sheet.grid, w.fmt
-    ws.write_string(0, 0, "Epochs: the whole training set" + (" and the test set" if "test" in sheet.sets else "")
-                    + " evaluated with the parameters after each epoch (0: the start)", fmt["title"])
+    ws.write_string(0, 0, _("Epochs: the whole training set and the test set evaluated with the parameters after "
+                            "each epoch (0: the start)") if "test" in sheet.sets else
+                    _("Epochs: the whole training set evaluated with the parameters after each epoch (0: the start)"),
+                    fmt["title"])
     note = sheet.note()
     if note:
         ws.write_string(1, 0, note, fmt["subtitle"])
@@ -184,12 +189,12 @@ def write(w, ws):
     columns = [(key, c) for key, c in g.summary_cols.items() if key != "epoch"]
     for (which, what), col in columns:
         if what == "loss":
-            ws.write_string(head - 1, col, SET_TITLE[which], fmt["label"])
-    ws.write_string(head, 0, "after epoch", fmt["head"])
+            ws.write_string(head - 1, col, _(SET_TITLE[which]), fmt["label"])
+    ws.write_string(head, 0, _("after epoch"), fmt["head"])
     for (which, what), col in columns:
-        ws.write_string(head, col, what, fmt["head"])
+        ws.write_string(head, col, _(SUMMARY_HEADS[what]), fmt["head"])
     table = {}
-    for cell, _, text, value in sheet.summary_cells():
+    for cell, _name, text, value in sheet.summary_cells():
         table[(cell.row, cell.col)] = (text, value)
     n_rows = len(sheet.values) if g.live else len(g.epochs)
     for i in range(n_rows):
@@ -210,22 +215,22 @@ def write(w, ws):
         ws.write_row(row, sorted(cells, key=lambda c: c[0]))
     _chart(w, ws, sheet, n_rows)
     if g.live and sheet.values:
-        ws.write_string(g.title_row, 0, "Every sample run forward with the parameters after the epoch "
-                        "(formulas as on the step sheets)", fmt["section"])
-        ws.write_string(g.head_row, 0, "after epoch", fmt["head"])
-        ws.write_string(g.head_row, 1, "set", fmt["head"])
-        ws.write_string(g.head_row, 2, "sample", fmt["head"])
+        ws.write_string(g.title_row, 0, _("Every sample run forward with the parameters after the epoch "
+                                          "(formulas as on the step sheets)"), fmt["section"])
+        ws.write_string(g.head_row, 0, _("after epoch"), fmt["head"])
+        ws.write_string(g.head_row, 1, _("set"), fmt["head"])
+        ws.write_string(g.head_row, 2, _("sample"), fmt["head"])
         for (kind, layer, item), col in g.col_of.items():
             ws.write_string(g.head_row, col, _heading(w, kind, layer, item), fmt["head"])
         styles = [fmt[s] for s in col_styles]
         current, cells = None, []
-        for cell, _, text, value in sheet.sample_cells():
+        for cell, _name, text, value in sheet.sample_cells():
             if cell.row != current:
                 if cells:
                     ws.write_row(current, cells)
                 current = cell.row
                 i, which, n = _row_of(g, cell.row, sheet)
-                cells = [(0, g.epoch_number(i), None, fmt["int"]), (1, which, None, fmt["text"]),
+                cells = [(0, g.epoch_number(i), None, fmt["int"]), (1, _(SET_TITLE[which]), None, fmt["text"]),
                          (2, n + 1, None, fmt["int"])]
             cells.append(w.formula_cell(g.sheet, cell.row, cell.col, text, float(value),
                                         styles[cell.col - 3]))
@@ -246,7 +251,7 @@ def _row_of(g, row, sheet):
 
 def _heading(w, kind, layer, item) -> str:
     if kind == "right":
-        return "right (1) or not (0)"
+        return _("right (1) or not (0)")
     return w.names.name(kind, layer, item)
 
 
@@ -263,7 +268,7 @@ def _chart(w, ws, sheet, n_rows):
         x_data = [float(e) for e in epochs]
         rows = [sheet.values[i][which][1] if g.live else sheet.final(which, i) for i in range(n_rows)]
         col = g.summary_cols[(which, "loss")]
-        chart.add_series({"name": f"{SET_TITLE[which]} loss", "categories": [g.sheet, top, 0, bottom, 0],
+        chart.add_series({"name": _("{set} loss").format(set=_(SET_TITLE[which])), "categories": [g.sheet, top, 0, bottom, 0],
                           "values": [g.sheet, top, col, bottom, col], "categories_data": x_data,
                           "values_data": [float(r.loss) for r in rows],
                           "line": {"color": colours[which], "width": 1.75},
@@ -271,16 +276,16 @@ def _chart(w, ws, sheet, n_rows):
                                      "fill": {"color": colours[which]}} if n_rows <= 30 else {"type": "none"}})
         if sheet.kind is not None:
             col = g.summary_cols[(which, "accuracy")]
-            chart.add_series({"name": f"{SET_TITLE[which]} accuracy", "categories": [g.sheet, top, 0, bottom, 0],
+            chart.add_series({"name": _("{set} accuracy").format(set=_(SET_TITLE[which])), "categories": [g.sheet, top, 0, bottom, 0],
                               "values": [g.sheet, top, col, bottom, col], "categories_data": x_data,
                               "values_data": [float(r.accuracy) for r in rows], "y2_axis": True,
                               "line": {"color": colours[which], "width": 1.25, "dash_type": "dash"},
                               "marker": {"type": "none"}})
-    chart.set_title({"name": "Whole-set loss after each epoch"})
-    chart.set_x_axis({"name": "after epoch", "num_format": "0", "min": epochs[0], "max": max(epochs[-1], epochs[0] + 1),
+    chart.set_title({"name": _("Whole-set loss after each epoch")})
+    chart.set_x_axis({"name": _("after epoch"), "num_format": "0", "min": epochs[0], "max": max(epochs[-1], epochs[0] + 1),
                       "major_gridlines": {"visible": False}})
-    chart.set_y_axis({"name": "loss", "num_format": "0.000"})
+    chart.set_y_axis({"name": _("loss"), "num_format": "0.000"})
     if sheet.kind is not None:
-        chart.set_y2_axis({"name": "accuracy", "min": 0, "max": 1, "num_format": "0%"})
+        chart.set_y2_axis({"name": _("accuracy"), "min": 0, "max": 1, "num_format": "0%"})
     chart.set_legend({"position": "bottom"})
     ws.insert_chart(g.SUMMARY_HEAD - 1, g.chart_col, chart, {"x_scale": 1.3, "y_scale": 1.35})

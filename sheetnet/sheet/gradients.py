@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..i18n import _
 from ..ops import formula as f
 from .layout import VALUE_WIDTH, GradientGrid, contiguous, ref, ref_range
 
@@ -42,14 +43,14 @@ class GradientSheet:
 def write(w, ws):
     sheet = GradientSheet(w.trace, w.model, w.lay)
     g, fmt, lay = sheet.grid, w.fmt, w.lay
-    ws.write_string(0, 0, "Gradients: the mean |∂L/∂w| over each layer's weights, step by step "
-                    "(vanishing gradients shrink toward the input)", fmt["title"])
-    ws.write_string(g.HEAD, 0, "step", fmt["head"])
+    ws.write_string(0, 0, _("Gradients: the mean |∂L/∂w| over each layer's weights, step by step "
+                            "(vanishing gradients shrink toward the input)"), fmt["title"])
+    ws.write_string(g.HEAD, 0, _("step"), fmt["head"])
     for j, layer in enumerate(g.layers):
-        ws.write_string(g.HEAD, 1 + j, f"layer {layer + 1}", fmt["head"])
+        ws.write_string(g.HEAD, 1 + j, _("layer {l}").format(l=layer + 1), fmt["head"])
     style = fmt["small"]  # sizes span decades: E-notation, 9 significant digits
     row, cells = None, []
-    for cell, _, text, value in sheet.cells():
+    for cell, _name, text, value in sheet.cells():
         if cell.row != row:
             if cells:
                 ws.write_row(row, cells)
@@ -63,13 +64,13 @@ def write(w, ws):
     chart = w.wb.add_chart({"type": "scatter", "subtype": "straight"})
     steps = [float(lay.step_number(k)) for k in range(n)]
     for j, layer in enumerate(g.layers):
-        chart.add_series({"name": f"layer {layer + 1}", "categories": [g.sheet, g.HEAD + 1, 0, g.HEAD + n, 0],
+        chart.add_series({"name": _("layer {l}").format(l=layer + 1), "categories": [g.sheet, g.HEAD + 1, 0, g.HEAD + n, 0],
                           "values": [g.sheet, g.HEAD + 1, 1 + j, g.HEAD + n, 1 + j],
                           "categories_data": steps, "values_data": [float(v) for v in sheet.sizes[:, j]],
                           "line": {"width": 1.5},
                           "marker": {"type": "circle", "size": 4} if n <= MARKERS_UP_TO else {"type": "none"}})
-    chart.set_title({"name": "Gradient size per layer"})
-    chart.set_x_axis({"name": "step", "num_format": "0", "min": steps[0] - 1, "max": max(steps[-1], steps[0] + 1),
+    chart.set_title({"name": _("Gradient size per layer")})
+    chart.set_x_axis({"name": _("step"), "num_format": "0", "min": steps[0] - 1, "max": max(steps[-1], steps[0] + 1),
                       "major_gridlines": {"visible": False}})
     y = {"name": "mean |∂L/∂w|", "num_format": "0.0E+0"}
     if positive:

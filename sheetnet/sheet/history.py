@@ -3,6 +3,7 @@ the parameters after every epoch, a chart."""
 
 from __future__ import annotations
 
+from ..i18n import _
 from .layout import HISTORY, VALUE_WIDTH, ref
 
 MARKERS_UP_TO = 30  # steps: a run this short is drawn with a marker on each point
@@ -10,9 +11,10 @@ MARKERS_UP_TO = 30  # steps: a run this short is drawn with a marker on each poi
 
 def diverged_note(trace) -> str:
     """The line a diverged run shows (History sheet, terminal): where it stopped and why."""
-    return (f"The run diverged at step {trace.diverged_at} (loss {trace.diverged_loss:.6g}; "
-            f"{getattr(trace, 'diverged_what', 'values')}: not finite, or too large for a spreadsheet): "
-            f"it stops after epoch {trace.steps[-1][0] + 1 + trace.start.epoch}, step {trace.n_steps + trace.start.step}.")
+    return _("The run diverged at step {step} (loss {loss}; {what}: not finite, or too large for a spreadsheet): "
+             "it stops after epoch {epoch}, step {last}.").format(
+        step=trace.diverged_at, loss=f"{trace.diverged_loss:.6g}", what=getattr(trace, "diverged_what", "values"),
+        epoch=trace.steps[-1][0] + 1 + trace.start.epoch, last=trace.n_steps + trace.start.step)
 
 
 def write(w, ws):
@@ -21,14 +23,14 @@ def write(w, ws):
     P, sheets = w.model.params, lay.sheets
     loss_kind = lay.loss_kind()
     top = sheets.HISTORY_FIRST_ROW
-    ws.write_string(0, 0, "Losses: batch loss of every step (before its update) and parameters after every epoch",
-                    f["title"])
+    ws.write_string(0, 0, _("Losses: batch loss of every step (before its update) and parameters after every "
+                            "epoch"), f["title"])
     if getattr(trace, "diverged_at", None) is not None:
         ws.write_string(1, 0, diverged_note(trace), f["title"])
-    for col, h in enumerate(("step", "epoch", "loss")):
+    for col, h in enumerate((_("step"), _("epoch"), _("batch loss"))):
         ws.write_string(top - 1, col, h, f["head"])
     pcol = sheets.HISTORY_PARAMS_COL
-    ws.write_string(top - 1, pcol, "after epoch", f["head"])
+    ws.write_string(top - 1, pcol, _("after epoch"), f["head"])
     for idx, label in enumerate(P.labels):
         ws.write_string(top - 1, pcol + 1 + idx, label, f["head"])
     ends = lay.epoch_ends()
@@ -38,13 +40,13 @@ def write(w, ws):
         row = top + k
         cells = []
         if k < lay.n_steps:
-            cells += [(0, k + 1, None, f["int"]), (1, lay.steps[k][0] + 1, None, f["int"])]
+            cells += [(0, lay.step_number(k), None, f["int"]), (1, lay.epoch(k) + 1, None, f["int"])]
             src = lay.cell(loss_kind, None, 0, k)
             c = sheets.history_loss(k)
             cells.append(w.formula_cell(here, c.row, c.col, ref(src, here), trace.loss[k], loss_fmt))
         if k < len(ends):
             s = ends[k]
-            cells.append((pcol, lay.steps[s][0] + 1, None, f["int"]))
+            cells.append((pcol, lay.epoch(s) + 1, None, f["int"]))
             for idx in range(P.size):
                 src = lay.cell("p1", None, idx, s)
                 c = sheets.history_param(k, idx)
@@ -55,15 +57,15 @@ def write(w, ws):
     # chart labels every category and the labels run together); a short run shows its points
     chart = w.wb.add_chart({"type": "scatter", "subtype": "straight"})
     n = lay.n_steps
-    chart.add_series({"name": "batch loss", "categories": [here, top, 0, top + n - 1, 0],
+    chart.add_series({"name": _("batch loss"), "categories": [here, top, 0, top + n - 1, 0],
                       "values": [here, top, 2, top + n - 1, 2], "line": {"width": 1.5},
                       # cached points, for viewers that draw charts without recalculating
                       "categories_data": list(range(1, n + 1)), "values_data": [float(x) for x in trace.loss[:n]],
                       "marker": {"type": "circle", "size": 5} if n <= MARKERS_UP_TO else {"type": "none"}})
-    chart.set_title({"name": "Loss per step"})
-    chart.set_x_axis({"name": "step", "min": 0, "max": max(n, 2), "num_format": "0",
+    chart.set_title({"name": _("Batch loss per step")})
+    chart.set_x_axis({"name": _("step"), "min": 0, "max": max(n, 2), "num_format": "0",
                       "major_unit": 1 if n <= 10 else None, "major_gridlines": {"visible": False}})
-    chart.set_y_axis({"name": "loss", "num_format": "0.0000"})
+    chart.set_y_axis({"name": _("batch loss"), "num_format": "0.0000"})
     chart.set_legend({"none": True})
     ws.insert_chart(2, 4, chart, {"x_scale": 1.3, "y_scale": 1.2})
     ws.freeze_panes(top, 0)

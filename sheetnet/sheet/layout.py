@@ -22,6 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
+from ..i18n import N_
 from xlsxwriter.utility import quote_sheetname, xl_col_to_name, xl_rowcol_to_cell
 
 # Excel's limits (Excel 2007+)
@@ -463,9 +464,9 @@ EXERCISE_SECTIONS = {  # what `sheetnet exercise --blank …` leaves for the stu
     "backward": ("delta",),
     "update": ("gs", "g", *STATE_KINDS, "p1"),
 }
-SECTION_TITLES = {"data": "Inputs and targets of the batch", "forward": "Forward pass",
-                  "loss": "Loss", "backward": "Backward pass: δ = ∂E/∂net", "lr": "Learning rate in force",
-                  "update": "Gradients and update"}
+SECTION_TITLES = {"data": N_("Inputs and targets of the batch"), "forward": N_("Forward pass"),
+                  "loss": N_("Loss"), "backward": N_("Backward pass: δ = ∂E/∂net"), "lr": N_("Learning rate in force"),
+                  "update": N_("Gradients and update")}  # translated where written
 
 
 def choose_layout(model, steps, orders, layout: str = "auto", max_step_sheets: int = 30, start=None, prefix=""):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 from .layout import PARAM_KINDS, SETTING_NAMES, ref, ref_range, setting_name
+from ..i18n import _
 from ..ops.symbols import Symbols, pretty
 
 
@@ -129,12 +130,12 @@ class NameRefs(CellRefs):
 
     def span(self, kind, layer, items, positions):
         if kind in ("loss", "gs"):
-            return self.sym(f"{self.name(kind, layer, items[0])} over the batch", 0.0)
+            return self.sym(_("{name} over the batch").format(name=self.name(kind, layer, items[0])), 0.0)
         return self.sym(f"{self.name(kind, layer, items[0])}…{self.name(kind, layer, items[1])}", 0.0)
 
     def source(self, kind, item, step, pos):
-        where = {"p0": "previous step" if step else "Parameters", "in": "Data", "t": "Data"}[kind]
-        return self.sym(f"{self.name(kind, None, item)} from {where}", 0.0)
+        where = {"p0": _("previous step") if step else "Parameters", "in": "Data", "t": "Data"}[kind]
+        return self.sym(_("{name} from {where}").format(name=self.name(kind, None, item), where=where), 0.0)
 
     def prev(self, state, idx, step):
         if self.lay.previous_state(state, idx, step) is None:

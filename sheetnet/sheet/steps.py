@@ -4,33 +4,37 @@ from __future__ import annotations
 
 from itertools import groupby
 
+from ..i18n import N_, _
 from .layout import PARAM_KINDS, SECTION_TITLES, VALUE_WIDTH
 
-GRID_TITLES = {"in": "pixels", "kernel": "filter", "net": "net", "out": "out", "delta": "δ"}
+GRID_TITLES = {"in": N_("pixels"), "kernel": N_("filter"), "net": "net", "out": "out", "delta": "δ"}
 GRID_WIDTHS = {"in": 2, "delta": 7}  # characters: pixels 0/1; "-3.7E-4"; other grids "-0.436" (6)
-PARAM_HEADS = {"p0": "start", "gs": "g (sample {n})", "g": "gradient g", "p1": "updated"}
+PARAM_HEADS = {"p0": N_("start"), "gs": N_("g (sample {n})"), "g": N_("gradient g"), "p1": N_("updated")}
 
 
 def write(w, ws, k):
     """Write step ``k`` on ``ws`` (``w`` is the workbook writer)."""
     lay, f = w.lay, w.fmt
     samples = lay.samples(k)
-    e = lay.steps[k][0]
     cells = []  # (row, col, kind, content, value, format)
 
     def text(row, col, s, fmt):
         cells.append((row, col, "s", s, None, fmt))
 
-    text(0, 0, f"Step {k + 1} of {lay.n_steps}", f["title"])
-    text(1, 0, f"epoch {e + 1} · sample(s) {', '.join(str(int(n) + 1) for n in samples)} of the Data sheet",
-         f["subtitle"])
-    text(3, 0, "quantity", f["head"])
-    text(3, 1, "equation", f["head"])
+    title = _("Step {k} of {n}").format(k=k + 1, n=lay.n_steps)
+    if lay.start_step:  # a continued run: its steps count on
+        title += " " + _("(step {t} of the run)").format(t=lay.step_number(k))
+    text(0, 0, title, f["title"])
+    text(1, 0, _("epoch {e} · sample(s) {samples} of the Data sheet").format(
+        e=lay.epoch(k) + 1, samples=", ".join(str(int(n) + 1) for n in samples)), f["subtitle"])
+    text(3, 0, _("quantity"), f["head"])
+    text(3, 1, _("equation"), f["head"])
     for pos, n in enumerate(samples):
-        text(3, lay.FIRST_COL + pos, f"sample {int(n) + 1}", f["head"])
+        text(3, lay.FIRST_COL + pos, _("sample {n}").format(n=int(n) + 1), f["head"])
     for row, section in lay.section_rows:
-        text(row, 0, SECTION_TITLES[section], f["section"])
-    text(lay.param_header_row - 1, 0, SECTION_TITLES["update"] + " (one row per parameter)", f["section"])
+        text(row, 0, _(SECTION_TITLES[section]), f["section"])
+    update = SECTION_TITLES["update"]
+    text(lay.param_header_row - 1, 0, _(update) + " " + _("(one row per parameter)"), f["section"])
     # labels and equations
     spec = w.model.spec
     for b in lay.blocks:
@@ -39,15 +43,17 @@ def write(w, ws, k):
         grid = lay.grids.get(b.key)
         if grid is not None:  # a row here, the grids in the panel on the right: a band per sample
             F, H, W = grid
-            what = "the image" if b.kind == "in" else f"layer {b.layer + 1} ({spec.layers[b.layer + 1].kind})"
+            what = _("the image") if b.kind == "in" else _("layer {l} ({kind})").format(
+                l=b.layer + 1, kind=spec.layers[b.layer + 1].kind)
             text(lay.rows[b.key], 0, _grid_title(spec, b), f["label"])
             text(lay.rows[b.key], 1, f"{what}: " + (w.equation(b.kind, b.layer, 0, k) or "?")
-                 + "  (first unit; the grids are on the right)", f["eq"])
+                 + "  " + _("(first unit; the grids are on the right)"), f["eq"])
             maps = ["image"] if b.kind == "in" else spec.layers[b.layer + 1].map_names
             for pos, n in enumerate(samples if b.per_sample else samples[:1]):
                 for m, name in enumerate(maps):
                     row, col = lay.grid_map_origin(b.key, m, pos)
-                    head = f"{_grid_title(spec, b)} {name}" if b.kind != "in" else f"sample {int(n) + 1}"
+                    head = f"{_grid_title(spec, b)} {name}" if b.kind != "in" else \
+                        _("sample {n}").format(n=int(n) + 1)
                     text(row - 1, col, head, f["grid_head"])
             continue
         for item in range(b.items):
@@ -56,28 +62,30 @@ def write(w, ws, k):
             text(row, 1, w.equation(b.kind, b.layer, item, k), f["eq"])
     # the parameter table
     hr = lay.param_header_row
-    text(hr, 0, "parameter", f["head"])
-    text(hr, 1, "gradient (one sample)" if lay.max_batch > 1 else "gradient", f["head"])
+    text(hr, 0, _("parameter"), f["head"])
+    text(hr, 1, _("gradient (one sample)") if lay.max_batch > 1 else _("gradient"), f["head"])
     opt = w.model.optimizer
     for kind, col in lay.param_cols.items():
         if kind == "gs":
             for pos, n in enumerate(samples):
-                text(hr, col + pos, PARAM_HEADS["gs"].format(n=int(n) + 1), f["head"])
+                per_sample = PARAM_HEADS["gs"]
+                text(hr, col + pos, _(per_sample).format(n=int(n) + 1), f["head"])
         else:
-            head = PARAM_HEADS.get(kind) or opt.equations.get(kind, kind)
+            head = _(PARAM_HEADS[kind]) if kind in PARAM_HEADS else opt.equations.get(kind, kind)
             if kind == "p1" and not w.scope.equations_hidden:
                 head += ": " + opt.equations["param"]
                 if any(lay.frozen(idx) for idx in range(w.model.params.size)):
-                    head += "; grey rows frozen: w⁺ = w"  # the rule above does not hold there
+                    head += "; " + _("grey rows frozen: w⁺ = w")  # the rule above does not hold there
             text(hr, col, head, f["head"])
     P = w.model.params
     frozen = [idx for idx in range(P.size) if lay.frozen(idx)]
     for idx in range(P.size):
         row = lay.param_first_row + idx
         if idx in frozen:
-            text(row, 0, f"{P.labels[idx]} (frozen)", f["frozen_label"])
+            text(row, 0, _("{label} (frozen)").format(label=P.labels[idx]), f["frozen_label"])
             if not w.scope.equations_hidden:  # an exercise without equations shows none, here too
-                text(row, 1, f"frozen: {P.labels[idx]}⁺ = {P.labels[idx]} (gradient not used)", f["eq"])
+                text(row, 1, _("frozen: {label}⁺ = {label} (gradient not used)").format(label=P.labels[idx]),
+                     f["eq"])
             continue
         text(row, 0, P.labels[idx], f["label"])
         text(row, 1, w.equation("gs", None, idx, k), f["eq"])
@@ -115,10 +123,10 @@ MAP_SCALE = {"type": "2_color_scale", "min_color": "#FFFFFF", "max_color": "#F4B
 def _grid_title(spec, block) -> str:
     """What a band's grids of ``block`` are called: image, filters, net, out, pooled, δ."""
     if block.kind == "out" and spec.layers[block.layer + 1].kind == "maxpool":
-        return "pooled"
+        return _("pooled")
     if block.kind == "delta" and spec.layers[block.layer + 1].kind == "maxpool":
-        return "δ pooled"
-    return GRID_TITLES[block.kind]
+        return _("δ pooled")
+    return _(GRID_TITLES[block.kind])
 
 
 def _shade_grids(lay, ws, batch):

@@ -21,6 +21,8 @@ from . import compact, epochs, gradients, guide, history, steps
 from ..engine.training import Model
 from ..errors import WorkbookError
 from ..files import atomic_path
+from .. import i18n
+from ..i18n import _
 from .formulas import StepFormulas
 from .layout import (
     DATA,
@@ -76,13 +78,14 @@ def check_output_path(path: str, reading=None):
 
 
 def write_workbook(trace, path: str, layout: str = "auto", blank: tuple[str, ...] = (), scope=None,
-                   student: tuple[str, str] | None = None, progress=None) -> str:
+                   student: tuple[str, str] | None = None, progress=None, notes: tuple[str, ...] = ()) -> str:
     """Write the run as an .xlsx of live formulas with cached values; returns the layout used.
 
     ``blank``: exercise sections (see layout.EXERCISE_SECTIONS) whose cells are left empty
     and highlighted for a student to fill in; ``scope`` (exercise.Scope): which of them;
     ``student``: (id, name) of the student a class exercise is for.  ``progress(done, total)``,
-    if given, is called as the steps are written."""
+    if given, is called as the steps are written; ``notes``: lines the Guide shows under its title
+    (an erratum of the example's source)."""
     check_output_path(path)
     model = Model(trace.spec)
     try:
@@ -96,6 +99,7 @@ def write_workbook(trace, path: str, layout: str = "auto", blank: tuple[str, ...
         writer = Writer(wb, trace, model, lay, blank, scope)
         writer.student = student
         writer.progress = progress
+        writer.notes = tuple(notes)
         writer.write()
         wb.close()
     return lay.name
@@ -153,6 +157,7 @@ class Writer:
             "grid_head": f({"bold": True, "font_size": 9}),
             "pixel": f({"num_format": "[=0]0;[=1]0;0.000", "align": "center"}),  # LibreOffice would carry the data's format over a General one
             "text": f({}),
+            "note": f({"bold": True, "font_color": "#C00000", "text_wrap": True, "valign": "top"}),  # an erratum
             # a frozen parameter (freeze_biases): grey, so the update rule's header reads as not applying
             "frozen": f({"num_format": NUM_FORMAT, "font_color": "#7F7F7F", "bg_color": "#EDEDED"}),
             "frozen_label": f({"bold": True, "font_color": "#7F7F7F", "bg_color": "#EDEDED"}),
@@ -240,6 +245,7 @@ class Writer:
         ws.write_number(0, 1, FORMAT_VERSION)
         ws.write_string(1, 0, "layout")
         ws.write_string(1, 1, self.lay.name)
+        ws.write_string(1, 2, i18n.language)  # the language of its words (formulas and sheet names: always ASCII)
         ws.write_string(2, 0, "exercise")  # the blank sections ("" for a worked run)
         ws.write_string(2, 1, ",".join(self.blank))
         if self.scope:
@@ -262,15 +268,15 @@ class Writer:
         values = {"lr": tr.lr, "momentum": tr.momentum, "beta1": tr.beta1, "beta2": tr.beta2, "alpha": tr.alpha,
                   "eps": tr.eps, "l1": tr.l1, "l2": tr.l2, "lr_decay": tr.lr_decay, "delta": spec.loss.delta}
         meaning = guide.SETTING_MEANINGS
-        ws.write_string(0, 0, "Settings: edit the blue cells; every formula uses them by name", self.fmt["title"])
-        for c, h in enumerate(("name", "value", "meaning")):
+        ws.write_string(0, 0, _("Settings: edit the blue cells; every formula uses them by name"), self.fmt["title"])
+        for c, h in enumerate((_("name"), _("value"), _("meaning"))):
             ws.write_string(SETTINGS_FIRST_ROW - 1, c, h, self.fmt["head"])
         for key, name in SETTING_NAMES.items():
             cell = self.lay.sheets.setting(key)
             name = setting_name(name, self.lay.sheets.prefix)
             ws.write_string(cell.row, 0, name, self.fmt["label"])
             ws.write_number(cell.row, 1, values[key], self.fmt["input"])
-            ws.write_string(cell.row, 2, meaning[key], self.fmt["text"])
+            ws.write_string(cell.row, 2, _(meaning[key]), self.fmt["text"])
             self.settings_named[name] = cell  # defined once the run's sheets exist
         row = SETTINGS_FIRST_ROW + len(SETTING_NAMES) + 1
         for text in guide.run_facts(spec, self.trace, self.lay):
@@ -283,9 +289,9 @@ class Writer:
     def write_data(self, ws):
         spec = self.trace.spec
         ins, outs = spec.layers[0].names, spec.layers[-1].names
-        ws.write_string(0, 0, "Data: one row per sample (inputs, then targets)", self.fmt["title"])
+        ws.write_string(0, 0, _("Data: one row per sample (inputs, then targets)"), self.fmt["title"])
         hr = self.lay.sheets.data_header_row()
-        ws.write_string(hr, 0, "sample", self.fmt["head"])
+        ws.write_string(hr, 0, _("sample"), self.fmt["head"])
         for i, u in enumerate(ins):
             ws.write_string(hr, self.lay.sheets.data("in", 0, i).col, u, self.fmt["head"])
         for k, u in enumerate(outs):
@@ -311,9 +317,9 @@ class Writer:
         """The test set below the training rows: evaluated on the Epochs sheet, never trained on."""
         spec, sheets = self.trace.spec, self.lay.sheets
         hr = sheets.test_header_row()
-        ws.write_string(hr - 1, 0, "Test set: evaluated after every epoch (Epochs sheet), never trained on",
+        ws.write_string(hr - 1, 0, _("Test set: evaluated after every epoch (Epochs sheet), never trained on"),
                         self.fmt["section"])
-        ws.write_string(hr, 0, "test sample", self.fmt["head"])
+        ws.write_string(hr, 0, _("test sample"), self.fmt["head"])
         for i, u in enumerate(spec.layers[0].names):
             ws.write_string(hr, sheets.test_data("in", 0, i).col, u, self.fmt["head"])
         for k, u in enumerate(spec.layers[-1].names):
@@ -332,8 +338,8 @@ class Writer:
     def write_parameters(self, ws):
         spec, P, sheets = self.trace.spec, self.model.params, self.lay.sheets
         theta = self.trace.thetas[0] if self.trace.recorded else P.theta
-        ws.write_string(0, 0, "Starting parameters: rows = receiving unit, columns = sending unit, last column = bias",
-                        self.fmt["title"])
+        ws.write_string(0, 0, _("Starting parameters: rows = receiving unit, columns = sending unit, last column = "
+                                "bias"), self.fmt["title"])
         width = 1
         for l, (o, n) in enumerate(P.shapes):
             layer, prev = spec.layers[l + 1], spec.layers[l]
@@ -341,18 +347,18 @@ class Writer:
                 continue
             row0 = sheets.param_origin[l]
             conv = layer.kind == "conv"
-            what = (f"{o} filters of {layer.kernel}x{layer.kernel}, kernel position (row,col)" if conv
+            what = (_("{o} filters of {k}x{k}, kernel position (row,col)").format(o=o, k=layer.kernel) if conv
                     else f"{prev.size} → {layer.size}")
-            ws.write_string(row0 - 2, 0, f"Layer {l + 1} ({layer.kind}, {layer.activation}): {what}",
-                            self.fmt["section"])
-            ws.write_string(row0 - 1, 0, "filter" if conv else "to \\ from", self.fmt["head"])
+            ws.write_string(row0 - 2, 0, _("Layer {l} ({kind}, {activation}): {what}").format(
+                l=l + 1, kind=layer.kind, activation=layer.activation, what=what), self.fmt["section"])
+            ws.write_string(row0 - 1, 0, _("filter") if conv else _("to \\ from"), self.fmt["head"])
             senders = [f"({i // layer.kernel + 1},{i % layer.kernel + 1})" for i in range(n)] if conv else prev.names
             for i, u in enumerate(senders):
                 ws.write_string(row0 - 1, 1 + i, u, self.fmt["head"])
-            ws.write_string(row0 - 1, 1 + n, "bias", self.fmt["head"])
+            ws.write_string(row0 - 1, 1 + n, _("bias"), self.fmt["head"])
             named = layer.weight_names is not None
             if named:
-                ws.write_string(row0 - 1, 3 + n, "names", self.fmt["head"])
+                ws.write_string(row0 - 1, 3 + n, _("names"), self.fmt["head"])
             for j, u in enumerate(layer.map_names if conv else layer.names):
                 ws.write_string(row0 + j, 0, u, self.fmt["label"])
                 for i in range(n + 1):
@@ -367,9 +373,10 @@ class Writer:
             width = max(width, 2 * n + 4)
         if sheets.state_names:
             start = self.trace.start
-            ws.write_string(sheets.state_origin - 2, 0, f"Optimizer state at the start (after step {start.step} "
-                            f"of the run this one continues)", self.fmt["section"])
-            ws.write_string(sheets.state_origin - 1, 0, "parameter", self.fmt["head"])
+            ws.write_string(sheets.state_origin - 2, 0, _("Optimizer state at the start (after step {step} of the run "
+                                                          "this one continues)").format(step=start.step),
+                            self.fmt["section"])
+            ws.write_string(sheets.state_origin - 1, 0, _("parameter"), self.fmt["head"])
             for name in sheets.state_names:
                 c = sheets.start_state(name, 0)
                 ws.write_string(c.row - 1, c.col, name, self.fmt["head"])
