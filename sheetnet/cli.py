@@ -281,8 +281,10 @@ def main():
               help="Workbook layout: one sheet per step, or one row per step.")
 @click.option("--trace", "trace_out", metavar="RUN.json",
               help="Write every number of the run, unrounded, as JSON (README: Trace export).")
+@click.option("--notation", type=click.Choice(["mazur", "wakui", "matrix"]), default="mazur", show_default=True,
+              help="The workbook's labels: Mazur's net_h1, out_h1, E; Wakui's z²₁, a²₁, C; or Z1[1], A1[1], L.")
 @_fail_cleanly
-def train(spec, output, epochs, as_json, layout, trace_out):
+def train(spec, output, epochs, as_json, layout, trace_out, notation):
     """Train the network described by SPEC.
 
     \b
@@ -305,7 +307,7 @@ def train(spec, output, epochs, as_json, layout, trace_out):
     trace = _train_with_progress(run, record=True)
     _note_divergence(trace)
     if output is not None:
-        _write_with_progress(trace, output, layout)
+        _write_with_progress(trace, output, layout, notation=notation)
         click.echo(f"wrote {output}", err=True)
     if trace_out:
         from .engine.export import save_trace
@@ -773,9 +775,11 @@ def _grade(b, book, as_json, rtol, digits, graded, teacher=False):
 @click.option("--vary", metavar="LIST",
               help="With --students: what differs between students: weights (starting weights and biases; the "
                    "default), data (input values that are not 0/1), or weights,data.")
+@click.option("--notation", type=click.Choice(["mazur", "wakui", "matrix"]), default="mazur", show_default=True,
+              help="The workbook's labels: Mazur's net_h1, out_h1, E; Wakui's z²₁, a²₁, C; or Z1[1], A1[1], L.")
 @_fail_cleanly
 def exercise(spec, output, steps, blank, sample, layer, quantities, hide_equations, derive, students, course_seed,
-             vary):
+             vary, notation):
     """Write a hand-calculation exercise: the chosen cells are left empty.
 
     \b
@@ -812,7 +816,8 @@ def exercise(spec, output, steps, blank, sample, layer, quantities, hide_equatio
         roster = read_roster(students)
 
         def write(trace, path, blank_parts, sc, student):
-            write_workbook(trace, path, layout="steps", blank=blank_parts, scope=sc, student=(student.id, student.name))
+            write_workbook(trace, path, layout="steps", blank=blank_parts, scope=sc, student=(student.id, student.name),
+                           notation=notation)
 
         paths = write_class(run, roster, output, course_seed, parts, scope, write, vary_parts)
         click.echo(f"wrote {len(paths)} exercises into {output} (the key in {output.rstrip('/')}/key/); "
@@ -822,7 +827,7 @@ def exercise(spec, output, steps, blank, sample, layer, quantities, hide_equatio
     check_budget(run, workbook=True)
     trace = train_run(run)
     _note_divergence(trace)
-    write_workbook(trace, output, layout="steps", blank=parts, scope=scope)
+    write_workbook(trace, output, layout="steps", blank=parts, scope=scope, notation=notation)
     click.echo(f"wrote {output}: fill in the green cells, save, then run `sheetnet audit {output}`", err=True)
 
 

@@ -159,3 +159,41 @@ def test_a_chinese_workbook_renders_with_a_cjk_font(chinese_books, tmp_path):
     assert re.search(r"CJK|WenQuanYi|Droid ?Sans ?Fallback|Noto ?Sans ?SC|Source ?Han", fonts), fonts
     text = subprocess.run([shutil.which("pdftotext"), pdf, "-"], capture_output=True, text=True, timeout=60).stdout
     assert "前向传播" in text and "反向传播" in text
+
+
+# --------------------------------------------------------------------------- the workbook in a textbook's notation
+@pytest.mark.parametrize("notation, labels", [
+    ("wakui", ["z²₁", "a²₁", "z³₁", "a³₂", "C₁", "C", "δ³₁", "δ²₃", "Backward pass: δ = ∂C/∂z"]),
+    ("matrix", ["Z1[1]", "A1[1]", "Z2[2]", "L[1]", "L", "dZ2[1]", "dZ1[3]", "Backward pass: δ = ∂L/∂Z"]),
+])
+def test_a_workbook_in_a_textbook_notation_changes_labels_only(tmp_path, notation, labels):
+    import openpyxl
+
+    from sheetnet.book.audit import audit
+    from sheetnet.book.cells import read_cells
+    from sheetnet.book.reader import open_book
+
+    paths = {}
+    for name in ("mazur", notation):
+        paths[name] = str(tmp_path / f"{name}.xlsx")
+        result = CliRunner().invoke(main, ["train", "digits01", "-o", paths[name], "--notation", name])
+        assert result.exit_code == 0, result.stderr
+    step = openpyxl.load_workbook(paths[notation])["Step 1"]
+    heads = [c.value for c in step["A"] if c.value]
+    assert [label for label in labels if label in heads] == labels
+    a, b = read_cells(paths["mazur"]), read_cells(paths[notation])
+    for sheet in a:  # the same formulas and numbers; only text differs
+        same = {at: v for at, v in a[sheet].items() if v[0] or isinstance(v[1], (int, float))}
+        assert same == {at: v for at, v in b[sheet].items() if v[0] or isinstance(v[1], (int, float))}, sheet
+    book = open_book(paths[notation])
+    assert book.notation == notation and audit(book) == []
+
+
+def test_an_exercise_in_wakuis_notation_grades_with_its_names(tmp_path):
+    path = str(tmp_path / "ex.xlsx")
+    result = CliRunner().invoke(main, ["exercise", "mazur", "-o", path, "--notation", "wakui", "--blank", "forward"])
+    assert result.exit_code == 0, result.stderr
+    graded = CliRunner().invoke(main, ["audit", path])
+    assert "z²₁" in graded.stdout and "net_h1" not in graded.stdout
+    chinese = CliRunner().invoke(main, ["audit", path, "--lang", "zh-CN"])
+    assert "未作答" in chinese.stdout

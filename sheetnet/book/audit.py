@@ -72,7 +72,7 @@ def expected_cells(book, trace=None, detail=False, progress=None):
     lay, spec = book.layout, book.spec
     trace = trace or book.train()
     model = Model(spec)
-    refs, names = CellRefs(lay), NameRefs(lay, model)
+    refs, names = CellRefs(lay), NameRefs(lay, model, book.notation)
     build = FormulaTemplates(model, lay)  # the text of StepFormulas(model, refs), built once per item
     describe = StepFormulas(model, names) if detail else None
     for k in range(lay.n_steps):

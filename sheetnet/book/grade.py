@@ -119,7 +119,7 @@ def grade(book, rtol: float | None = None, digits: int | None = None) -> list[An
     spec, lay = book.spec, book.layout
     trace = book.train()
     model = Model(spec)
-    refs, names = CellRefs(lay), NameRefs(lay, model)
+    refs, names = CellRefs(lay), NameRefs(lay, model, book.notation)
     build = StepFormulas(model, refs)
     kinds = {k for s in book.exercise for k in EXERCISE_SECTIONS[s]}
     settings = _settings(spec)

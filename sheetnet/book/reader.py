@@ -43,6 +43,7 @@ class Book:
     scope: object = None  # which of their cells (sheet.exercise.Scope)
     student: tuple = ()  # a class exercise: (id, name)
     start: Start | None = None  # the run continues an earlier one
+    notation: str = "mazur"  # of its labels (ops.notation); its findings and grades are named so
 
     def train(self):
         """The engine's run of the workbook's inputs."""
@@ -143,7 +144,8 @@ def open_book(path: str) -> Book:
         raise WorkbookError(f"the spec stored in sheet '{META}' is damaged: nested too deeply", name) from None
     book = Book(path=path, cells=cells, spec=spec, layout=None, exercise=parts,
                 scope=Scope.parse(meta.get((2, 2), (None, ""))[1]),
-                student=tuple(str(meta.get((2, c), (None, ""))[1] or "") for c in (3, 4)))
+                student=tuple(str(meta.get((2, c), (None, ""))[1] or "") for c in (3, 4)),
+                notation=_notation(meta))
     model = Model(spec)
     sheets = Sheets(model, start_state=start_step > 0 and bool(model.optimizer.state))
     book.spec = _edited_spec(book, spec, sheets)
@@ -284,3 +286,11 @@ def final_state(book: Book, stored: Stored | None = None):
                 target[idx] = book.number(cell, f"{kind} of {trace.params.labels[idx]} in the last step")
     epochs = lay.steps[-1][0] + 1
     return Start(theta=theta, state=state, step=book.start.step + lay.n_steps, epoch=book.start.epoch + epochs)
+
+
+def _notation(meta) -> str:
+    """The notation the hidden sheet records (D2), or Mazur's when it names none sheetnet knows."""
+    from ..ops.notation import NOTATIONS
+
+    value = meta.get((1, 3), (None, "mazur"))[1]
+    return value if value in NOTATIONS else "mazur"

@@ -22,7 +22,7 @@ def write(w, ws):
         if not lay.materialized(b.kind):
             continue
         group = _(GROUP_TITLES[b.kind]) if b.kind in GROUP_TITLES else \
-            w.model.optimizer.equations.get(b.kind) or _(SECTION_TITLES[SECTION_OF[b.kind]])
+            w.model.optimizer.equations.get(b.kind) or w.names.section(_(SECTION_TITLES[SECTION_OF[b.kind]]))
         first = group != previous
         previous = group
         for item in range(b.items):

@@ -99,7 +99,7 @@ class EpochSheet:
 
     def sample_cells(self):
         """(cell, name, formula, value) of every sample row's cell, row by row."""
-        g, refs, names = self.grid, EpochRefs(self.lay, self.grid), NameRefs(self.lay, self.model)
+        g, refs, names = self.grid, EpochRefs(self.lay, self.grid), NameRefs(self.lay, self.model, getattr(self, "notation", "mazur"))
         build = StepFormulas(self.model, refs)
         out_kind = [(k, l, i) for k, l, i in g.quantities if k == "out" and l == len(self.model.acts) - 1]
         for i in range(len(self.values)):
@@ -170,6 +170,7 @@ def of(w) -> EpochSheet:
     """Writer ``w``'s Epochs sheet, evaluated once (the Compare sheet refers to its table too)."""
     if getattr(w, "_epoch_sheet", None) is None:
         w._epoch_sheet = EpochSheet(w.trace, w.model, w.lay)
+        w._epoch_sheet.notation = getattr(w, "notation", "mazur")
     return w._epoch_sheet
 
 

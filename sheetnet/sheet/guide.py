@@ -57,6 +57,14 @@ GUIDE_LINES = [
     ("", N_("  sheetnet audit BOOK.xlsx                  every cell checked; the first wrong one is named")),
     ("", N_("  sheetnet recalc BOOK.xlsx                 refresh the stored values after a script edited it")),
 ]
+NOTATION_LINES = {  # a workbook written with --notation: what its labels mean
+    "wakui": N_("Wakui's notation: z²₁ = the net input of unit 1 of layer 2 (the input layer is layer 1, its outputs x₁, "
+                "x₂, …), a²₁ = its output, t₁ = a target, C = the loss (C₁ its term of output 1), δ²₁ = ∂C/∂z²₁, "
+                "w²₁₂ = the weight to unit 1 of layer 2 from unit 2 of layer 1, b²₁ = a bias."),
+    "matrix": N_("Matrix notation: Z1[1] = the net input of unit 1 of layer 1, A1[1] = its output, X[1] = an input, "
+                 "Y[1] = a target, L = the loss, dZ1[1] = ∂L/∂Z1[1], W1[1,2] = the weight to unit 1 of layer 1 "
+                 "from unit 2 below it, b1[1] = a bias."),
+}
 EXERCISE_LINES = [
     ("", ""),
     ("head", N_("This is an exercise")),
@@ -74,15 +82,20 @@ def write_guide(w, ws):
     fill = {"name": spec.name or _("a training run"), "steps_sheets": steps.format(n=lay.n_steps),
             "reduction": _("mean over its samples") if spec.loss.reduction == "mean" else _("sum over its samples")}
     fmts = {"title": w.fmt["title"], "head": w.fmt["section"], "input": w.fmt["input"], "answer": w.fmt["answer"],
-            "": w.fmt["text"], "evaluation": w.fmt["text"], "note": w.fmt["note"]}
+            "": w.fmt["text"], "evaluation": w.fmt["text"], "note": w.fmt["note"], "wrap": w.fmt["wrap"]}
     lines = [(kind, text) for kind, text in GUIDE_LINES if not (w.blank and kind == "evaluation")]  # exercises: none
+    notation = NOTATION_LINES.get(getattr(w, "notation", "mazur"))
+    if notation:  # the labels are the book's, not the Notation section's
+        at = next(i for i, (_kind, text) in enumerate(lines) if text.startswith("W[h1<-i2]")) + 1
+        lines[at:at] = [("wrap", notation)]
     notes = getattr(w, "notes", ())
     if notes:  # under the title: what a reader comparing with the source should know
         lines[1:1] = [("note", note.replace("{", "{{").replace("}", "}}")) for note in notes] + [("", "")]
     for row, (kind, text) in enumerate(lines + (EXERCISE_LINES if w.blank else [])):
-        if kind == "note":  # a long note wraps in the column: its row as high as its lines
-            ws.set_row(row, 15 * -(-display_width(text) // GUIDE_CHARS) + 3)
-        ws.write_string(row, 0, (_(text) if text and kind != "note" else text).format(**fill), fmts[kind])
+        if kind in ("note", "wrap"):  # a long line wraps in the column: its row as high as its lines
+            ws.set_row(row, 15 * -(-display_width(_(text) if kind == "wrap" else text) // GUIDE_CHARS) + 3)
+        ws.write_string(row, 0, (_(text) if text and kind != "note" else text).format(**fill) if kind != "wrap"
+                        else _(text), fmts[kind])
     ws.set_column(0, 0, GUIDE_CHARS)
 
 

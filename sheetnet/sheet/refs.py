@@ -7,6 +7,7 @@ import re
 
 from .layout import PARAM_KINDS, SETTING_NAMES, ref, ref_range, setting_name
 from ..i18n import _
+from ..ops.notation import notation
 from ..ops.symbols import Symbols, pretty
 
 
@@ -97,33 +98,47 @@ class EpochRefs(CellRefs):
 
 
 class NameRefs(CellRefs):
-    """Resolver that gives names instead of references: the equation beside each formula."""
+    """Resolver that gives names instead of references: the equation beside each formula, in
+    the notation of the reader's source (ops.notation: mazur, wakui or matrix)."""
 
-    def __init__(self, layout, model):
+    def __init__(self, layout, model, notation_name: str = "mazur"):
         super().__init__(layout)
         self.sym = Symbols()
         spec = model.spec
-        self.units = {"in": spec.layers[0].names, "t": spec.layers[-1].names}
+        self.nt = notation(notation_name, spec, model.params)
         self.layer_units = [layer.names for layer in spec.layers[1:]]
-        self.labels = model.params.labels
         self.w_start = [s.start for s in model.params.w_slices]
+        loss = self.nt.loss
+        self.scalars = {"loss": loss, "data_loss": f"{loss}_batch", "penalty": "penalty",
+                        "L": "J" if loss == "L" else "L", "lr": "η_t"}
 
     def name(self, kind, layer, item):
+        nt = self.nt
         if kind == "in":
-            return self.units["in"][item]
-        if kind in ("t", "term"):
-            return f"{'t' if kind == 't' else 'E'}_{self.units['t'][item]}"
-        if kind in ("net", "out", "exp", "delta"):
-            prefix = {"net": "net", "out": "out", "exp": "e", "delta": "δ"}[kind]
-            return f"{prefix}_{self.layer_units[layer][item]}"
+            return nt.out(-1, item)
+        if kind == "t":
+            return nt.target(item)
+        if kind == "term":
+            return nt.term(item)
+        if kind in ("net", "out", "delta"):
+            return getattr(nt, kind)(layer, item)
+        if kind == "exp":
+            return f"e_{self.layer_units[layer][item]}"
         if kind == "p0":
-            return self.labels[item]
+            return nt.param(item)
         if kind == "kernel":
-            return self.labels[self.w_start[layer] + item]
+            return nt.param(self.w_start[layer] + item)
         if kind in PARAM_KINDS:
             short = {"gs": "g_n", "p1": "", "m_hat": "m̂", "v_hat": "v̂"}.get(kind, kind)
-            return f"{short}[{self.labels[item]}]" if short else f"{self.labels[item]}⁺"
-        return {"loss": "E", "data_loss": "E_batch", "penalty": "penalty", "L": "L", "lr": "η_t"}[kind]
+            label = nt.param(item)
+            return f"{short}[{label}]" if short else f"{label}⁺"
+        return self.scalars[kind]
+
+    DELTA = {"mazur": "∂E/∂net", "wakui": "∂C/∂z", "matrix": "∂L/∂Z"}
+
+    def section(self, title: str) -> str:
+        """A section title (translated) in the notation: δ = ∂C/∂z in Wakui's."""
+        return title.replace("∂E/∂net", self.DELTA[self.nt.name])
 
     def one(self, kind, layer, item, pos=0):
         return self.sym(self.name(kind, layer, item), 0.0)

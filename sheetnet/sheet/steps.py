@@ -32,7 +32,7 @@ def write(w, ws, k):
     for pos, n in enumerate(samples):
         text(3, lay.FIRST_COL + pos, _("sample {n}").format(n=int(n) + 1), f["head"])
     for row, section in lay.section_rows:
-        text(row, 0, _(SECTION_TITLES[section]), f["section"])
+        text(row, 0, w.names.section(_(SECTION_TITLES[section])), f["section"])
     update = SECTION_TITLES["update"]
     text(lay.param_header_row - 1, 0, _(update) + " " + _("(one row per parameter)"), f["section"])
     # labels and equations

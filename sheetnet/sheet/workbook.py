@@ -78,14 +78,16 @@ def check_output_path(path: str, reading=None):
 
 
 def write_workbook(trace, path: str, layout: str = "auto", blank: tuple[str, ...] = (), scope=None,
-                   student: tuple[str, str] | None = None, progress=None, notes: tuple[str, ...] = ()) -> str:
+                   student: tuple[str, str] | None = None, progress=None, notes: tuple[str, ...] = (),
+                   notation: str = "mazur") -> str:
     """Write the run as an .xlsx of live formulas with cached values; returns the layout used.
 
     ``blank``: exercise sections (see layout.EXERCISE_SECTIONS) whose cells are left empty
     and highlighted for a student to fill in; ``scope`` (exercise.Scope): which of them;
     ``student``: (id, name) of the student a class exercise is for.  ``progress(done, total)``,
     if given, is called as the steps are written; ``notes``: lines the Guide shows under its title
-    (an erratum of the example's source)."""
+    (an erratum of the example's source); ``notation``: the names of the labels and equations
+    (ops.notation: "mazur" net_h1, "wakui" z²₁, "matrix" Z1[1]; only labels, never a formula)."""
     check_output_path(path)
     model = Model(trace.spec)
     try:
@@ -96,7 +98,7 @@ def write_workbook(trace, path: str, layout: str = "auto", blank: tuple[str, ...
     with atomic_path(path, suffix=".xlsx.part") as tmp:
         wb = xlsxwriter.Workbook(tmp, {"constant_memory": True, "strings_to_formulas": False,
                                        "strings_to_numbers": False, "strings_to_urls": False})
-        writer = Writer(wb, trace, model, lay, blank, scope)
+        writer = Writer(wb, trace, model, lay, blank, scope, notation)
         writer.student = student
         writer.progress = progress
         writer.notes = tuple(notes)
@@ -122,7 +124,7 @@ class Writer:
     """Writes one run into an open XlsxWriter workbook: ``write()`` for a workbook of its own
     (guide, run sheets, the hidden spec), ``write_run()`` for its sheets alone (compare.py)."""
 
-    def __init__(self, wb, trace, model, lay, blank=(), scope=None):
+    def __init__(self, wb, trace, model, lay, blank=(), scope=None, notation="mazur"):
         self.wb, self.trace, self.model, self.lay = wb, trace, model, lay
         self.blank = tuple(blank)
         self.scope = scope or Scope()
@@ -132,7 +134,8 @@ class Writer:
         self.pending = Pending() if self.blank else None  # answers and what depends on them
         self.refs = CellRefs(lay)
         self.build = FormulaTemplates(model, lay)  # StepFormulas(model, self.refs)'s text, built once per item
-        self.names = NameRefs(lay, model)
+        self.notation = notation
+        self.names = NameRefs(lay, model, notation)
         self.describe = StepFormulas(model, self.names)
         self.styles = NumberStyles(trace, model, lay)  # one number style per quantity
         f = wb.add_format
@@ -158,6 +161,7 @@ class Writer:
             "pixel": f({"num_format": "[=0]0;[=1]0;0.000", "align": "center"}),  # LibreOffice would carry the data's format over a General one
             "text": f({}),
             "note": f({"bold": True, "font_color": "#C00000", "text_wrap": True, "valign": "top"}),  # an erratum
+            "wrap": f({"text_wrap": True, "valign": "top"}),  # a long line of the Guide
             # a frozen parameter (freeze_biases): grey, so the update rule's header reads as not applying
             "frozen": f({"num_format": NUM_FORMAT, "font_color": "#7F7F7F", "bg_color": "#EDEDED"}),
             "frozen_label": f({"bold": True, "font_color": "#7F7F7F", "bg_color": "#EDEDED"}),
@@ -246,6 +250,7 @@ class Writer:
         ws.write_string(1, 0, "layout")
         ws.write_string(1, 1, self.lay.name)
         ws.write_string(1, 2, i18n.language)  # the language of its words (formulas and sheet names: always ASCII)
+        ws.write_string(1, 3, self.notation)  # … and the notation of its labels
         ws.write_string(2, 0, "exercise")  # the blank sections ("" for a worked run)
         ws.write_string(2, 1, ",".join(self.blank))
         if self.scope:
