@@ -74,7 +74,11 @@ def export(name, path):
     import sheetnet
     from sheetnet.compare import runs, write_comparison
     from sheetnet.sheet import write_workbook
-    spec = sheetnet.example(name)
+    from sheetnet.examples import resolve
+    from sheetnet.gallery import _write_function_book
+    spec = resolve(name)
+    if not hasattr(spec, "layers"):  # gradient descent on a function: its own small workbook
+        return cpu(_write_function_book, spec, path)
     if spec.compare:
         specs = runs(spec)
         return cpu(write_comparison, specs, path)

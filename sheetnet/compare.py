@@ -17,12 +17,12 @@ import xlsxwriter
 from .engine.training import Model, train
 from .errors import SpecError
 from .files import atomic_path
-from .i18n import _
+from .i18n import N_, _
 from .sheet.layout import HISTORY, META, Cell, choose_layout, ref
 from .sheet import epochs
 from .sheet.workbook import FORMAT_VERSION, FastWorksheet, Writer, check_output_path
 
-COMPARE = "Compare"
+COMPARE = N_("Compare")  # the sheet; named in the language of the workbook
 
 
 SHEET_LABEL = 20  # characters: "<label> Parameters" stays within a sheet name's 31
@@ -89,7 +89,7 @@ def write_comparison(specs: dict, path: str, progress=None) -> dict:
     with atomic_path(path, suffix=".xlsx.part") as tmp:
         wb = xlsxwriter.Workbook(tmp, {"constant_memory": True, "strings_to_formulas": False,
                                        "strings_to_numbers": False, "strings_to_urls": False})
-        compare = wb.add_worksheet(COMPARE, worksheet_class=FastWorksheet)
+        compare = wb.add_worksheet(_(COMPARE), worksheet_class=FastWorksheet)
         writers = {}
         for label, trace in traces.items():
             model = Model(trace.spec)
@@ -160,7 +160,7 @@ def _write_compare(wb, ws, writers):
             if cell is None:
                 ws.write_number(row, c, n, f["int"])
             else:
-                w.formula(ws, Cell(COMPARE, row, c), ref(cell[0], COMPARE), cell[1], styles[c - 1])
+                w.formula(ws, Cell(ws.name, row, c), ref(cell[0], ws.name), cell[1], styles[c - 1])
         diverged = trace.diverged_at
         losses = [e.values[i]["training"][1].loss if e.grid.live else e.final("training", i).loss
                   for i in (0, len(e.grid.epochs) - 1)]

@@ -9,6 +9,7 @@ simplified Chinese, zh_TW, zh_HK, zh_MO and zh_Hant traditional Chinese, anythin
 
 from __future__ import annotations
 
+import functools
 import gettext
 import os
 
@@ -50,6 +51,18 @@ def set_language(code: str | None = None) -> str:
 def _(message: str) -> str:
     """``message`` in the language in force."""
     return _current.gettext(message)
+
+
+@functools.lru_cache(maxsize=None)
+def _catalog(code: str):
+    return gettext.NullTranslations() if code == "en" else \
+        gettext.translation(DOMAIN, LOCALE_DIR, languages=[_CATALOG_OF[code]])
+
+
+def gettext_in(code: str, message: str) -> str:
+    """``message`` in language ``code`` (one of LANGUAGES), whatever the language in force: the
+    words a workbook was written in (its sheet names) are read back in that language."""
+    return _catalog(code if code in LANGUAGES else "en").gettext(message)
 
 
 def N_(message: str) -> str:

@@ -212,3 +212,34 @@ def test_the_lr_sweep_writes_four_live_runs_and_says_which_grew(tmp_path):
         assert rows[label][5] == pytest.approx(expected, rel=1e-9)
     formulas = openpyxl.load_workbook(out)["Compare"]
     assert formulas.cell(row=6, column=6).value == "='η 0.1 Epochs'!B35"
+
+
+def test_the_templated_formulas_are_the_formulas_built_cell_by_cell(xor_book):
+    """The sample rows after the start are written from one template per sample; each equals the
+    formula StepFormulas builds for that cell directly."""
+    from sheetnet.sheet.formulas import StepFormulas
+    from sheetnet.sheet.refs import EpochRefs
+
+    spec, trace, _ = xor_book
+    model = Model(spec)
+    lay = choose_layout(model, trace.steps, trace.orders, "auto")
+    sheet = EpochSheet(trace, model, lay)
+    g = sheet.grid
+    refs = EpochRefs(lay, g)
+    build = StepFormulas(model, refs)
+    checked = 0
+    for cell, _, text, _ in sheet.sample_cells():
+        i, which, n = _row_of(g, cell.row)
+        kind, layer, item = next(q for q, col in g.col_of.items() if col == cell.col)
+        if kind == "right":
+            continue
+        refs.at_sample(i, which, n)
+        assert text == build.formula(kind, layer, item, 0), (cell, text)
+        checked += 1
+    assert checked > 500
+
+
+def _row_of(g, row):
+    """(table row i, set, sample n) of a sample row of the Epochs sheet."""
+    i, offset = divmod(row - g.head_row - 1, g.n_train + g.n_test)
+    return (i, "training", offset) if offset < g.n_train else (i, "test", offset - g.n_train)

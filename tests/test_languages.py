@@ -106,19 +106,26 @@ def test_a_chinese_workbook_has_chinese_words_and_the_same_cells(chinese_books):
 
     for name in ("mazur", "digits01"):
         en, zh = (openpyxl.load_workbook(chinese_books[name, lang]) for lang in ("en", "zh-CN"))
-        assert en.sheetnames == zh.sheetnames  # sheet names stay ASCII: every formula refers to them
         assert zh["_sheetnet"]["C2"].value == "zh-CN" and en["_sheetnet"]["C2"].value == "en"
+        # every sheet a person sees is named in Chinese; the formulas refer to those names
+        named = dict(zip(en.sheetnames, zh.sheetnames))
+        assert named["Settings"] == "设置" and named["Data"] == "数据" and named["Step 1"] == "第1步"
+        assert all(CJK.search(zh_name) for en_name, zh_name in named.items() if en_name != "_sheetnet")
+        assert zh["设置"]["C4"].value and CJK.search(zh["设置"]["C4"].value)
+        assert "=数据!B4" in [c.value for row in zh["第1步"].iter_rows() for c in row]
         words = [c.value for ws in zh for row in ws.iter_rows() for c in row
                  if isinstance(c.value, str) and not c.value.startswith("=")]
         assert sum(bool(CJK.search(w)) for w in words) > 20
-        assert "前向传播" in [c.value for c in zh["Step 1"]["A"]]
-        guide = [c.value for c in zh["Guide"]["A"] if c.value]
-        assert sum(bool(CJK.search(line)) for line in guide) > 20 and CJK.search(zh["Settings"]["C4"].value)
-        # every formula and every number is the English workbook's
+        assert "前向传播" in [c.value for c in zh["第1步"]["A"]]
+        guide = [c.value for c in zh["说明"]["A"] if c.value]
+        assert sum(bool(CJK.search(line)) for line in guide) > 20
+        # every number is the English workbook's, every formula the same but for the sheet names
         a, b = read_cells(chinese_books[name, "en"]), read_cells(chinese_books[name, "zh-CN"])
         for sheet in a:
-            numbers = {at: v for at, v in a[sheet].items() if v[0] or not isinstance(v[1], str)}
-            assert numbers == {at: v for at, v in b[sheet].items() if v[0] or not isinstance(v[1], str)}, sheet
+            other = b[named[sheet]]
+            numbers = {at: v[1] for at, v in a[sheet].items() if isinstance(v[1], (int, float))}
+            assert numbers == {at: v[1] for at, v in other.items() if isinstance(v[1], (int, float))}, sheet
+            assert {at for at, v in a[sheet].items() if v[0]} == {at for at, v in other.items() if v[0]}, sheet
 
 
 def test_a_chinese_workbook_reads_back_audits_and_recalculates(chinese_books, tmp_path):
@@ -140,7 +147,7 @@ def test_the_mazur_guide_gives_the_erratum_in_the_language(chinese_books):
     import openpyxl
 
     for lang, word in (("en", "Note for readers of Mazur's post"), ("zh-CN", "Mazur")):
-        guide = openpyxl.load_workbook(chinese_books["mazur", lang])["Guide"]
+        guide = openpyxl.load_workbook(chinese_books["mazur", lang])["Guide" if lang == "en" else "说明"]
         note = guide["A2"].value
         assert word in note and "0.291027774" in note and "0.291027924" in note
         assert (CJK.search(note) is not None) == (lang != "en")

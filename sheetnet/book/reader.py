@@ -23,7 +23,7 @@ from ..engine.training import Model, Start, batches, sample_orders, train
 from ..errors import SpecError, WorkbookError
 from ..sheet.exercise import Scope
 from ..sheet.layout import (DATA, EXERCISE_SECTIONS, FORMAT_VERSION, HISTORY, META, META_SPEC_ROW, PARAMS, SETTING_NAMES,
-                            SETTINGS, Cell, Sheets, choose_layout)
+                            SETTINGS, Cell, Sheets, choose_layout, sheet_name)
 from ..spec import Spec, parse_spec
 
 FORMAT_VERSIONS = (FORMAT_VERSION,)  # the hidden sheet's layouts this reader knows
@@ -44,6 +44,7 @@ class Book:
     student: tuple = ()  # a class exercise: (id, name)
     start: Start | None = None  # the run continues an earlier one
     notation: str = "mazur"  # of its labels (ops.notation); its findings and grades are named so
+    language: str = "en"  # of its words and sheet names (written with --lang)
 
     def train(self):
         """The engine's run of the workbook's inputs."""
@@ -117,7 +118,8 @@ def open_book(path: str) -> Book:
     if meta.get((0, 0), (None, None))[1] != "sheetnet":
         raise WorkbookError(f"not a sheetnet workbook: sheet '{META}' is not sheetnet's", name)
     layout_name = meta.get((1, 1), (None, "auto"))[1]
-    for sheet in (SETTINGS, DATA, PARAMS):
+    language = _language(meta)  # the sheets are named in it
+    for sheet in (sheet_name(s, language) for s in (SETTINGS, DATA, PARAMS)):
         if sheet not in cells:
             raise WorkbookError(f"not a sheetnet workbook: no sheet '{sheet}'", name)
     version = meta.get((0, 1), (None, None))[1]
@@ -145,16 +147,16 @@ def open_book(path: str) -> Book:
     book = Book(path=path, cells=cells, spec=spec, layout=None, exercise=parts,
                 scope=Scope.parse(meta.get((2, 2), (None, ""))[1]),
                 student=tuple(str(meta.get((2, c), (None, ""))[1] or "") for c in (3, 4)),
-                notation=_notation(meta))
+                notation=_notation(meta), language=language)
     model = Model(spec)
-    sheets = Sheets(model, start_state=start_step > 0 and bool(model.optimizer.state))
+    sheets = Sheets(model, start_state=start_step > 0 and bool(model.optimizer.state), language=language)
     book.spec = _edited_spec(book, spec, sheets)
     theta0 = Model(book.spec).params.theta.copy()
     state = {name: np.array([book.number(sheets.start_state(name, i), f"starting {name} of {model.params.labels[i]}")
                              for i in range(model.params.size)]) for name in sheets.state_names}
     book.start = Start(theta=theta0, state=state, step=start_step, epoch=start_epoch)
     book.layout = choose_layout(model, batches(book.spec), sample_orders(book.spec, start_epoch), layout_name,
-                                start=book.start)
+                                start=book.start, language=language)
     _check_sheets(book)
     return book
 
@@ -294,3 +296,11 @@ def _notation(meta) -> str:
 
     value = meta.get((1, 3), (None, "mazur"))[1]
     return value if value in NOTATIONS else "mazur"
+
+
+def _language(meta) -> str:
+    """The language the hidden sheet records (C2) for the words and sheet names; English when none."""
+    from ..i18n import LANGUAGES
+
+    value = meta.get((1, 2), (None, "en"))[1]
+    return value if value in LANGUAGES else "en"

@@ -99,25 +99,42 @@ class EpochSheet:
 
     def sample_cells(self):
         """(cell, name, formula, value) of every sample row's cell, row by row."""
-        g, refs, names = self.grid, EpochRefs(self.lay, self.grid), NameRefs(self.lay, self.model, getattr(self, "notation", "mazur"))
+        g, refs = self.grid, EpochRefs(self.lay, self.grid)
+        names = NameRefs(self.lay, self.model, getattr(self, "notation", "mazur"))
+        labels = ["right" if kind == "right" else names.name(kind, layer, item) for kind, layer, item in g.quantities]
         build = StepFormulas(self.model, refs)
         out_kind = [(k, l, i) for k, l, i in g.quantities if k == "out" and l == len(self.model.acts) - 1]
+
+        def formula(kind, layer, item):
+            if kind != "right":
+                return build.formula(kind, layer, item, 0)
+            outs = [refs.one(*o) for o in out_kind]
+            ts = [refs.one("t", None, k) for k in range(len(out_kind))]
+            return xl_right(self.kind, outs, ts, refs.span("out", out_kind[0][1], (0, len(out_kind) - 1), (0, 0)))
+
+        # after the start, a sample's formulas differ from epoch to epoch only in their row and the
+        # row of the parameters they read: built once per sample, as a template over the two
+        templates = {}
         for i in range(len(self.values)):
             after = g.epoch_number(i)
+            prow = None if g.epochs[i] == 0 else str(g.param(i, 0).row + 1)
             for which in self.sets:
                 q = self.values[i][which][0]
                 for n in range(q.shape[0]):
                     refs.at_sample(i, which, n)
+                    row = str(g.row(i, which, n) + 1)
                     for j, (kind, layer, item) in enumerate(g.quantities):
-                        if kind == "right":
-                            outs = [refs.one(*o) for o in out_kind]
-                            ts = [refs.one("t", None, k) for k in range(len(out_kind))]
-                            text = xl_right(self.kind, outs, ts, refs.span("out", out_kind[0][1],
-                                                                         (0, len(out_kind) - 1), (0, 0)))
+                        if prow is None:
+                            text = formula(kind, layer, item)
                         else:
-                            text = build.formula(kind, layer, item, 0)
-                        label = "right" if kind == "right" else names.name(kind, layer, item)
-                        name = f"{label} of {SET_TITLE[which]} sample {n + 1} after epoch {after}"
+                            key = (which, n, j)
+                            text = templates.get(key)
+                            if text is None:
+                                refs.template = True
+                                text = templates[key] = formula(kind, layer, item)
+                                refs.template = False
+                            text = text.replace(EpochRefs.ROW, row).replace(EpochRefs.PARAM_ROW, prow)
+                        name = f"{labels[j]} of {SET_TITLE[which]} sample {n + 1} after epoch {after}"
                         yield g.cell(i, which, n, kind, layer, item), name, text, q[n, j]
 
     def summary_cells(self):

@@ -28,16 +28,19 @@ class GradientSheet:
     def cells(self):
         """(cell, name, formula, value) of every gradient size."""
         g = self.grid
+        # a layer's gradient cells lie alike in every step: a range, or (else) cell by cell
+        ranged = {layer: contiguous(g.gradients(0, layer)) for layer in g.layers}
         for k in range(self.lay.n_steps):
             for j, layer in enumerate(g.layers):
-                cells = g.gradients(k, layer)
-                if contiguous(cells):
-                    text = f.sum_abs(ref_range(cells[0], cells[-1], g.sheet))
+                if ranged[layer]:
+                    first, last, n = g.gradient_span(k, layer)
+                    text = f.sum_abs(ref_range(first, last, g.sheet))
                 else:
+                    cells = g.gradients(k, layer)
+                    n = len(cells)
                     text = f.add(*[f.abs_(ref(c, g.sheet)) for c in cells])
-                text = f.div(text, str(len(cells)))
-                yield (g.cell(k, j), f"gradient size of layer {layer + 1} in step {self.lay.step_number(k)}",
-                       text, self.sizes[k, j])
+                text = f.div(text, str(n))
+                yield g.cell(k, j), _Name(layer, self.lay.step_number(k)), text, self.sizes[k, j]
 
 
 def write(w, ws):
@@ -81,3 +84,15 @@ def write(w, ws):
     ws.freeze_panes(g.HEAD + 1, 1)
     ws.set_column(0, 0, 7)
     ws.set_column(1, len(g.layers), VALUE_WIDTH)
+
+
+class _Name:
+    """A gradient size's name in a finding, spelled out only when one is reported."""
+
+    __slots__ = ("layer", "step")
+
+    def __init__(self, layer, step):
+        self.layer, self.step = layer, step
+
+    def __str__(self):
+        return f"gradient size of layer {self.layer + 1} in step {self.step}"

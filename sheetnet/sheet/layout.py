@@ -22,7 +22,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
-from ..i18n import N_
+from .. import i18n
+from ..i18n import N_, gettext_in
 from xlsxwriter.utility import quote_sheetname, xl_col_to_name, xl_rowcol_to_cell
 
 # Excel's limits (Excel 2007+)
@@ -36,8 +37,12 @@ VALUE_WIDTH = 16
 MAX_STEP_SHEETS = 200  # --layout steps past this is no longer a book to page through
 
 # ("History" is reserved by English Excel: its interface will not name a sheet so)
-SETTINGS, DATA, PARAMS, HISTORY, GUIDE, RUN = "Settings", "Data", "Parameters", "Losses", "Guide", "Run"
-EPOCHS, GRADIENTS = "Epochs", "Gradients"
+# the sheets' names in English; a workbook written in another language has them translated
+# (sheet_name), and its hidden sheet says which language (the formulas refer to the names)
+SETTINGS, DATA, PARAMS, HISTORY, GUIDE, RUN = N_("Settings"), N_("Data"), N_("Parameters"), N_("Losses"), \
+    N_("Guide"), N_("Run")
+EPOCHS, GRADIENTS = N_("Epochs"), N_("Gradients")
+STEP_SHEET = N_("Step {n}")
 # of the workbook; 2: sheet Losses (was History), names beta_1/beta_2, adam_eta; 3: the Epochs and
 # Gradients sheets, the test set on the Data sheet
 FORMAT_VERSION = 3
@@ -50,6 +55,13 @@ META_SPEC_ROW = 6  # the TOML, one line per row, from here
 SETTING_NAMES = {"lr": "eta", "momentum": "momentum", "beta1": "beta_1", "beta2": "beta_2", "alpha": "alpha",
                  "eps": "eps", "l1": "lambda_l1", "l2": "lambda_l2", "lr_decay": "lr_decay", "delta": "huber_delta"}
 SETTINGS_FIRST_ROW = 3
+
+
+def sheet_name(base: str, language: str = "en") -> str:
+    """The name of sheet ``base`` (SETTINGS, …, or "Step 3") in a workbook written in ``language``."""
+    if base.startswith("Step ") and base[5:].isdigit():
+        return gettext_in(language, STEP_SHEET).format(n=base[5:])
+    return gettext_in(language, base)
 
 
 def setting_name(name: str, prefix: str = "") -> str:
@@ -173,9 +185,10 @@ class Sheets:
     A run that continues an earlier one (``start_state``) also has the optimizer state at its
     start on the Parameters sheet: a row per parameter, a column per state vector."""
 
-    def __init__(self, model, start_state: bool = False, prefix: str = ""):
+    def __init__(self, model, start_state: bool = False, prefix: str = "", language: str | None = None):
         self.model = model
         self.prefix = prefix  # several runs in one workbook: "adam " names "adam Settings", "adam Run", …
+        self.language = i18n.language if language is None else language  # of the sheet names
         self.n_in = model.spec.layers[0].size
         self.param_origin = []  # per layer: (first row of its matrix, 0-based)
         row = 2
@@ -187,8 +200,8 @@ class Sheets:
         self.state_origin = row + 2  # title, header above it
 
     def sheet(self, base: str) -> str:
-        """The name of one of the run's sheets (``Settings``, ``Run``, …) in this workbook."""
-        return self.prefix + base
+        """The name of one of the run's sheets (``Settings``, ``Run``, ``Step 3``, …) in this workbook."""
+        return self.prefix + sheet_name(base, self.language)
 
     def start_state(self, name: str, idx: int) -> Cell:
         """The optimizer state ``name`` of parameter ``idx`` at the start of a continued run."""
@@ -238,13 +251,14 @@ class Sheets:
 class _Layout:
     """What both geometries share: the run's steps, its sample order and the fixed sheets."""
 
-    def __init__(self, model, steps, orders, start=None, prefix=""):
+    def __init__(self, model, steps, orders, start=None, prefix="", language=None):
         self.model, self.steps, self.orders = model, steps, orders
         self.n_steps = len(steps)
         self.max_batch = max(hi - lo for _, lo, hi in steps)
         self.start_step = start.step if start is not None else 0
         self.start_epoch = start.epoch if start is not None else 0
-        self.sheets = Sheets(model, start_state=self.start_step > 0 and bool(model.optimizer.state), prefix=prefix)
+        self.sheets = Sheets(model, start_state=self.start_step > 0 and bool(model.optimizer.state), prefix=prefix,
+                             language=language)
         self.blocks = step_blocks(model, self.max_batch)
         self.items = {b.key: b.items for b in self.blocks}
         self.per_sample_keys = {b.key: b.per_sample for b in self.blocks}
@@ -321,8 +335,8 @@ class StepsLayout(_Layout):
     FIRST_COL = 2  # A: quantity, B: equation, C…: values
     GRID_COL_WIDTH = 6  # characters: a grid cell of 3 decimals in a 9-point font
 
-    def __init__(self, model, steps, orders, start=None, prefix=""):
-        super().__init__(model, steps, orders, start, prefix)
+    def __init__(self, model, steps, orders, start=None, prefix="", language=None):
+        super().__init__(model, steps, orders, start, prefix, language)
         self.rows: dict = {}
         self.grids: dict = {}  # block key -> (F, H, W) for blocks drawn as grids
         self.grid_cols: dict = {}  # block key -> its first column in the panel
@@ -416,8 +430,8 @@ class CompactLayout(_Layout):
     HEAD_ROWS = 4  # title, group, quantity, equation
     LEAD_COLS = 2  # A: step, B: epoch
 
-    def __init__(self, model, steps, orders, start=None, prefix=""):
-        super().__init__(model, steps, orders, start, prefix)
+    def __init__(self, model, steps, orders, start=None, prefix="", language=None):
+        super().__init__(model, steps, orders, start, prefix, language)
         self.B = self.max_batch
         self.cols: dict = {}
         col = self.LEAD_COLS
@@ -469,7 +483,8 @@ SECTION_TITLES = {"data": N_("Inputs and targets of the batch"), "forward": N_("
                   "update": N_("Gradients and update")}  # translated where written
 
 
-def choose_layout(model, steps, orders, layout: str = "auto", max_step_sheets: int = 30, start=None, prefix=""):
+def choose_layout(model, steps, orders, layout: str = "auto", max_step_sheets: int = 30, start=None, prefix="",
+                  language=None):
     """The layout to write (``auto``: a sheet per step for short runs, one row per step
     otherwise), checked against Excel's limits; raises ValueError saying what to change."""
     n_steps = len(steps)
@@ -478,7 +493,7 @@ def choose_layout(model, steps, orders, layout: str = "auto", max_step_sheets: i
     elif layout == "steps" and n_steps > MAX_STEP_SHEETS:
         raise ValueError(f"--layout steps would write {n_steps:,} step sheets, more than {MAX_STEP_SHEETS}; "
                          "use --layout compact (one row per step) or train for fewer epochs")
-    lay = (StepsLayout if layout == "steps" else CompactLayout)(model, steps, orders, start, prefix)
+    lay = (StepsLayout if layout == "steps" else CompactLayout)(model, steps, orders, start, prefix, language)
     if lay.n_rows > MAX_ROWS:
         raise ValueError(f"{n_steps} steps need {lay.n_rows:,} rows, more than Excel's {MAX_ROWS:,}; "
                          "train for fewer epochs or with larger batches")
@@ -593,6 +608,11 @@ class GradientGrid:
     def cell(self, step: int, j: int) -> Cell:
         """Step ``step``'s (0-based) gradient size of the j-th layer with weights."""
         return Cell(self.sheet, self.HEAD + 1 + step, 1 + j)
+
+    def gradient_span(self, step: int, layer: int) -> tuple[Cell, Cell, int]:
+        """(first, last, how many) of the gradient cells of the weights of ``layer`` in ``step``."""
+        w = self.lay.model.params.w_slices[layer]
+        return self.lay.cell("g", None, w.start, step), self.lay.cell("g", None, w.stop - 1, step), w.stop - w.start
 
     def gradients(self, step: int, layer: int) -> list[Cell]:
         """The gradient cells of the weights of ``layer`` in ``step``."""

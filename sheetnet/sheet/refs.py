@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import re
 
-from .layout import PARAM_KINDS, SETTING_NAMES, ref, ref_range, setting_name
+from .layout import col_name, sheet_prefix
+from .layout import DATA, PARAM_KINDS, PARAMS, SETTING_NAMES, ref, ref_range, setting_name
 from ..i18n import _
 from ..ops.notation import notation
 from ..ops.symbols import Symbols, pretty
@@ -70,10 +71,13 @@ class EpochRefs(CellRefs):
     sample of one set (``at_sample``) with the parameters after one epoch; its inputs and
     targets on the Data sheet, the parameters on the Losses sheet (the start: Parameters)."""
 
+    ROW, PARAM_ROW = "\x01", "\x02"  # in a template: the sample's row, the epoch's parameter row
+
     def __init__(self, layout, grid):
         super().__init__(layout)
         self.grid = grid
         self.i, self.which, self.n = 0, "training", 0
+        self.template = False  # give the rows as ROW and PARAM_ROW (an epoch after the first)
 
     def at_sample(self, i: int, which: str, n: int):
         self.i, self.which, self.n = i, which, n
@@ -81,20 +85,30 @@ class EpochRefs(CellRefs):
     def at(self):
         return self.grid.sheet
 
+    def _ref(self, cell, token):
+        if not self.template:
+            return ref(cell, self.grid.sheet)
+        return (sheet_prefix(cell.sheet) if cell.sheet != self.grid.sheet else "") + col_name(cell.col) + token
+
     def one(self, kind, layer, item, pos=0):
         g = self.grid
         if kind in ("in", "t"):
             return ref(g.data(self.which, kind, self.n, item), g.sheet)
         if kind == "p0":
-            return ref(g.param(self.i, item), g.sheet)
-        return ref(g.cell(self.i, self.which, self.n, kind, layer, item), g.sheet)
+            return self._ref(g.param(self.i, item), self.PARAM_ROW)
+        return self._ref(g.cell(self.i, self.which, self.n, kind, layer, item), self.ROW)
 
     def span(self, kind, layer, items, positions):
-        g = self.grid
-        if kind == "p0":
-            return ref_range(g.param(self.i, items[0]), g.param(self.i, items[1]), g.sheet)
-        return ref_range(g.cell(self.i, self.which, self.n, kind, layer, items[0]),
-                         g.cell(self.i, self.which, self.n, kind, layer, items[1]), g.sheet)
+        if not self.template:
+            g = self.grid
+            if kind == "p0":
+                return ref_range(g.param(self.i, items[0]), g.param(self.i, items[1]), g.sheet)
+            return ref_range(g.cell(self.i, self.which, self.n, kind, layer, items[0]),
+                             g.cell(self.i, self.which, self.n, kind, layer, items[1]), g.sheet)
+        first, last = self.one(kind, layer, items[0]), self.one(kind, layer, items[1])
+        if first == last:
+            return first
+        return first + ":" + last.split("!")[-1]
 
 
 class NameRefs(CellRefs):
@@ -149,7 +163,8 @@ class NameRefs(CellRefs):
         return self.sym(f"{self.name(kind, layer, items[0])}…{self.name(kind, layer, items[1])}", 0.0)
 
     def source(self, kind, item, step, pos):
-        where = {"p0": _("previous step") if step else "Parameters", "in": "Data", "t": "Data"}[kind]
+        sheet = self.lay.sheets.sheet
+        where = {"p0": _("previous step") if step else sheet(PARAMS), "in": sheet(DATA), "t": sheet(DATA)}[kind]
         return self.sym(_("{name} from {where}").format(name=self.name(kind, None, item), where=where), 0.0)
 
     def prev(self, state, idx, step):

@@ -91,7 +91,7 @@ def write_workbook(trace, path: str, layout: str = "auto", blank: tuple[str, ...
     check_output_path(path)
     model = Model(trace.spec)
     try:
-        lay = choose_layout(model, trace.steps, trace.orders, layout, start=trace.start)
+        lay = choose_layout(model, trace.steps, trace.orders, layout, start=trace.start, language=i18n.language)
     except ValueError as e:
         raise WorkbookError(str(e), path) from None
     _check_formula_lengths(model, lay, path)
@@ -213,7 +213,7 @@ class Writer:
         return col, value, text, fmt
 
     def write(self):
-        guide.write_guide(self, self.sheet(GUIDE))
+        guide.write_guide(self, self.sheet(self.lay.sheets.sheet(GUIDE)))
         self.write_run()
         self.write_meta(self.wb.add_worksheet(META))
 
