@@ -204,3 +204,34 @@ def test_an_exercise_in_wakuis_notation_grades_with_its_names(tmp_path):
     assert "z²₁" in graded.stdout and "net_h1" not in graded.stdout
     chinese = CliRunner().invoke(main, ["audit", path, "--lang", "zh-CN"])
     assert "未作答" in chinese.stdout
+
+
+def test_the_demo_workbook_in_chinese_has_no_english_label_left(tmp_path):
+    """Every string a person reads in `demo --lang zh-CN`'s workbook is Chinese, apart from names:
+    units, parameters and notation (net_h1, w5, b[o1]), the settings' defined names, the spec's
+    own words (its name, layer, loss and optimizer kinds), and the names of programs and commands."""
+    import openpyxl
+
+    import sheetnet
+
+    path = str(tmp_path / "demo.xlsx")
+    result = CliRunner().invoke(main, ["demo", "--lang", "zh-CN", "-o", path])
+    assert result.exit_code == 0, result.stderr
+    spec = sheetnet.example("mazur")
+    allowed = set(re.findall(r"[A-Za-z_]+", spec.name)) | {
+        "net", "out", "batch", "SUM", "dense", "sigmoid", "sgd", "half_sse", "eta", "momentum", "beta_1",
+        "beta_2", "alpha", "eps", "lambda_l1", "lambda_l2", "lr_decay", "huber_delta", "Huber", "sheetnet",
+        "Mazur", "Excel", "LibreOffice", "Calc", "Ctrl", "Shift", "xlsx", "BOOK", "NEXT", "RUN", "json", "spec",
+        "toml", "read", "resume", "audit", "recalc", "o", "E_batch", "Adam", "adam", "RMSprop", "rmsprop",
+        "adagrad", "lr_decay·"}  # optimizers are proper names
+    english = set()
+    for ws in openpyxl.load_workbook(path):
+        if ws.title == "_sheetnet":
+            continue
+        for row in ws.iter_rows():
+            for c in row:
+                if isinstance(c.value, str) and not c.value.startswith("="):
+                    # a token with _ or a digit is a name (net_h1, beta_1, w5); a word is letters only
+                    english |= {w for w in re.findall(r"[A-Za-z][A-Za-z_0-9]*", c.value)
+                                if w.isalpha() and len(w) >= 3 and w not in allowed}
+    assert not english, " ".join(sorted(english))

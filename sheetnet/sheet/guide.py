@@ -105,7 +105,8 @@ def run_facts(spec, trace, lay) -> list[str]:
     batch = _("the whole data set") if tr.batch_size == 0 else _("{n} sample(s)").format(n=tr.batch_size)
     return [
         _("optimizer: {optimizer} · loss: {loss} ({reduction} over the batch) · batches of {batch} · {epochs} epoch(s) "
-          "· {steps} step(s)").format(optimizer=tr.optimizer, loss=spec.loss.kind, reduction=spec.loss.reduction,
+          "· {steps} step(s)").format(optimizer=tr.optimizer, loss=spec.loss.kind,
+                                      reduction=_("mean") if spec.loss.reduction == "mean" else _("sum"),
                                       batch=batch, epochs=tr.epochs, steps=trace.n_steps)
         + (" · " + _("shuffled with seed {seed}").format(seed=tr.seed) if tr.shuffle else "")
         + (" · " + _("biases frozen") if tr.freeze_biases else ""),
