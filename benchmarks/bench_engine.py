@@ -7,7 +7,7 @@ Every row trains one network twice in this one process, from the same starting w
 (sheetnet's initial parameters are copied into torch), on the same batches, with SGD at
 lr 0.5 and the loss of SPEC.md:
 
-  * sheetnet: ``sheetnet.train(spec)`` (record=True, the full trace of every step) and
+  * sheetnet: ``sheetnet.train(spec)`` (record=True, the full trace of every step, computed when first read) and
     ``sheetnet.train(spec, record=False)`` (losses and final parameters only);
   * torch: written the idiomatic way: ``nn.Linear`` layers, ``loss.backward()``,
     ``optimizer.step()``, ``optimizer.zero_grad()``, and ``loss.item()`` kept every step
@@ -21,10 +21,11 @@ torch's intra-op threads are set to the number of threads numpy's BLAS uses (thr
 tells, if installed; otherwise OPENBLAS_NUM_THREADS / OMP_NUM_THREADS, else the core count,
 which is OpenBLAS's own default).
 
-What recording costs: besides the forward values and deltas, the trace keeps every step's
-gradient and parameters, two vectors of the network's size per step (row 4: 2 × 101,770
-doubles, 1.6 MB a step, 257 MB for the run), written to fresh memory.  That is cheap for
-the small rows and memory-bound for row 4.
+What recording costs: ``train(spec)`` keeps every step's loss, each layer's gradient size and
+the parameters after every epoch, and checks and summarises the latest steps' values in a
+small ring of buffers (8 MB); the rest of the record is computed when first read, by training
+again with every value kept (engine/trace.py).  What remains per step is one copy of the
+gradient and one pass over it.
 
 Note: on machines where OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE are set (old-OpenBLAS
 workarounds), numpy runs a slower kernel; unset both in the command that runs the

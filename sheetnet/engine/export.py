@@ -223,7 +223,7 @@ def load_trace(path: str):
                   step=st["step"], epoch=st["epoch"])
     steps = [(s["epoch"] - start.epoch - 1, *s["position"]) for s in doc["steps"]]  # epoch: an index again
     orders = np.array(doc["orders"], dtype=int)
-    trace = Trace(spec, model.params, model.optimizer, len(steps), orders, steps, True, start)
+    trace = Trace(spec, model.params, model.optimizer, len(steps), orders, steps, "eager", start)
     trace.lr = np.array([s["lr"] for s in doc["steps"]], dtype=float)
     trace.thetas[0] = start.theta
     for k, s in enumerate(doc["steps"]):

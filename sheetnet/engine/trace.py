@@ -21,6 +21,14 @@ numbered from 0 as numpy numbers them.
 
 Forward values, deltas and per-sample losses are stored by (epoch, position in the epoch's
 sample order): every epoch visits each sample once, so that is one dense array per layer.
+
+Recording is lazy: ``train(spec)`` keeps the losses, the gradient size of every layer at every
+step, the parameters after every epoch and at the end; the full record (forward values,
+deltas, gradients, parameters and optimizer state of every step) is computed when first asked
+for, by running the same training again with every value kept.  The engine is deterministic,
+so that record is the one an eager recording makes, bit for bit (tests/test_lazy_trace.py);
+training costs what it costs without recording, and memory holds the full record only once
+somebody reads it.
 """
 
 from __future__ import annotations
@@ -32,10 +40,17 @@ from .evaluate import Evaluation, evaluate
 from .schedule import learning_rate
 
 
+RING_BYTES = 8 * 1024**2  # a lazy run's buffer of its latest steps (Trace.settle)
+RECORDED = ("z", "a", "delta", "sample_loss", "grads", "thetas", "states", "shown")  # computed on access
+
+
 class Trace:
     def __init__(self, spec, params, optimizer, n_steps, orders, steps, record=True, start=None):
+        """``record``: True (the full record, computed when first read), "eager" (every value kept
+        as the steps run: what the lazy record is computed with) or False (losses only)."""
         self.spec, self.params, self.optimizer = spec, params, optimizer
-        self.orders, self.steps, self.recorded = orders, steps, record
+        self.orders, self.steps, self.recorded = orders, steps, bool(record)
+        self.lazy = record is True
         self.start = start  # engine.Start: the run continues an earlier one (epochs and steps count on)
         self.diverged = False
         self.diverged_at = None  # a diverging run: the step (1-based) that overflowed; the trace ends before
@@ -48,7 +63,24 @@ class Trace:
         self.lr = np.array([learning_rate(spec, first + e) for e, _, _ in steps])
         self.final_theta = None
         self._last = n_steps - 1
-        if record:
+        b = max(hi - lo for _, lo, hi in steps)
+        if self.lazy:  # the cheap summaries; the rest on access (_materialize)
+            self.record_again = None  # set by the engine: (spec, start) -> the eager trace
+            self._theta0 = None
+            self._epoch_thetas = {}
+            self._epoch_last = {k: e for k, (e, _, _) in enumerate(steps)
+                                if k == len(steps) - 1 or steps[k + 1][0] != e}
+            self._w_slices = [s for s in params.w_slices if s.stop > s.start]
+            self._grad_sizes = np.empty((n_steps, len(self._w_slices)))
+            # the last `ring` steps' values, checked and summarised together (settle): per step
+            # only copies, as an eager run makes
+            per_step = 8 * (3 * b * sum(sizes) + b + params.size * (1 + len(optimizer.state) + len(optimizer.shown)))
+            self.ring = int(np.clip(RING_BYTES // per_step, 1, 256))
+            self._settled = 0
+            slots = self.ring
+        else:
+            slots = 1 if not self.recorded else None
+        if record == "eager":
             self.z = [np.empty((epochs, n, s)) for s in sizes]
             self.a = [np.empty((epochs, n, s)) for s in sizes]
             self.delta = [np.empty((epochs, n, s)) for s in sizes]
@@ -59,10 +91,12 @@ class Trace:
             self.shown = {s: np.empty((n_steps, params.size)) for s in optimizer.shown}
             self._out = (self.z, self.a, self.delta, self.sample_loss)
         else:
-            # one batch-sized set of the same arrays, rewritten by every step
-            b = max(hi - lo for _, lo, hi in steps)
-            self._out = ([np.empty((1, b, s)) for s in sizes], [np.empty((1, b, s)) for s in sizes],
-                         [np.empty((1, b, s)) for s in sizes], np.empty((1, b)))
+            # `slots` batch-sized sets of the same arrays (lazy: the ring; no record: one, rewritten by every step)
+            self._out = ([np.zeros((slots, b, s)) for s in sizes], [np.zeros((slots, b, s)) for s in sizes],
+                         [np.zeros((slots, b, s)) for s in sizes], np.zeros((slots, b)))
+            if self.lazy:
+                self._ring_grads = np.empty((slots, params.size))
+                self._ring_states = {s: np.empty((slots, params.size)) for s in (*optimizer.state, *optimizer.shown)}
 
     # -- recording (called by the engine) --------------------------------------
     def outputs(self, k):
@@ -74,16 +108,18 @@ class Trace:
         ``record=False`` they are scratch arrays reused by every step.
         """
         z, a, delta, sample_loss = self._out
-        if self.recorded:
-            e, lo, hi = self.steps[k]
-        else:
-            _, lo, hi = self.steps[k]
+        e, lo, hi = self.steps[k]
+        if self.lazy:
+            e, lo, hi = k % self.ring, 0, hi - lo
+        elif not self.recorded:
             e, lo, hi = 0, 0, hi - lo
         return ([v[e, lo:hi] for v in z], [v[e, lo:hi] for v in a], [v[e, lo:hi] for v in delta],
                 sample_loss[e, lo:hi])
 
     def record_start(self, theta):
-        if self.recorded:
+        if self.lazy:
+            self._theta0 = theta.copy()
+        elif self.recorded:
             self.thetas[0] = theta
 
     def record_step(self, k, batch_loss, penalty, grad, state, shown, theta):
@@ -91,7 +127,14 @@ class Trace:
         parameters after the update, optimizer state."""
         self.loss[k] = batch_loss
         self.penalty[k] = penalty
-        if self.recorded:
+        if self.lazy:
+            slot = k % self.ring
+            self._ring_grads[slot] = grad
+            for s, v in (*state.items(), *shown.items()):
+                self._ring_states[s][slot] = v
+            if k in self._epoch_last:
+                self._epoch_thetas[self._epoch_last[k]] = theta.copy()
+        elif self.recorded:
             self.grads[k] = grad
             self.thetas[k + 1] = theta
             for s, v in state.items():
@@ -101,6 +144,48 @@ class Trace:
         if k == self._last:
             self.final_theta = theta.copy()
             self.final_state = {s: v.copy() for s, v in state.items()}
+
+    def settle(self, n_done: int, limit: float):
+        """Lazy recording: summarise the steps in the ring up to ``n_done`` (gradient sizes) and
+        check them; -> (first step, what) whose optimizer state, forward values, deltas or
+        per-sample losses leave ±``limit``, or None.  Called at least every ``ring`` steps, at a
+        multiple of it but for the last call, so step ``_settled + i`` is in slot i.
+
+        A slot that a short batch fills in part holds an earlier step's values (already found
+        within the limit) or zeros, so each array is checked whole: two reductions, no copy."""
+        k0, m = self._settled, n_done - self._settled
+        self._settled = n_done
+        if m <= 0:
+            return None
+        grads = np.abs(self._ring_grads[:m], out=self._ring_grads[:m])  # not needed after this
+        for j, w in enumerate(self._w_slices):
+            self._grad_sizes[k0:n_done, j] = grads[:, w].mean(axis=1)
+        found = []
+        z, a, delta, sample_loss = self._out
+        for what, arrays in (("optimizer state", self._ring_states.values()),
+                             ("forward values, deltas or losses", (*z, *a, *delta, sample_loss))):
+            for arr in arrays:
+                arr = arr[:m].reshape(m, -1)
+                if arr.size and not (arr.max() <= limit and arr.min() >= -limit):  # NaN fails too
+                    bad = ~(np.abs(arr) <= limit).all(axis=1)
+                    found.append((k0 + int(np.argmax(bad)), what))
+        return min(found, key=lambda f: f[0]) if found else None  # a tie: the optimizer state, as eagerly
+
+    def __getattr__(self, name):
+        """The full record, computed on first access (only attributes not yet set come here)."""
+        if name in RECORDED and self.__dict__.get("lazy"):
+            self._materialize()
+            return self.__dict__[name]
+        raise AttributeError(f"{type(self).__name__!s} has no attribute {name!r}")
+
+    def _materialize(self):
+        """Run the same training again with every value kept, and keep them (bit for bit what
+        the lazy run computed: the engine is deterministic)."""
+        full = self.record_again(self.spec, self.start)  # engine.training.train_eagerly
+        if not np.array_equal(full.loss, self.loss, equal_nan=True):  # never: the same numpy calls again
+            raise RuntimeError("the recomputed run differs from the run it records")
+        for name in RECORDED:
+            self.__dict__[name] = getattr(full, name)
 
     # -- whole-run views --------------------------------------------------------
     @property
@@ -151,8 +236,11 @@ class Trace:
         samples the network gets right; the same for the test set (``test_loss``, …) if the spec
         has one.  Unlike the batch losses, these compare across batch sizes."""
         self._need_record()
-        last_step = {e: k for k, (e, _, _) in enumerate(self.steps)}  # the last step of each epoch
-        thetas = [self.thetas[0]] + [self.thetas[k + 1] for k in last_step.values()]
+        if self.lazy and "thetas" not in self.__dict__:  # kept without the full record
+            thetas = [self._theta0] + [self._epoch_thetas[e] for e in sorted(self._epoch_thetas)]
+        else:
+            last_step = {e: k for k, (e, _, _) in enumerate(self.steps)}  # the last step of each epoch
+            thetas = [self.thetas[0]] + [self.thetas[k + 1] for k in last_step.values()]
         first = self.epochs_before
         table = pd.DataFrame(index=pd.RangeIndex(first, first + len(thetas), name="after epoch"))
         data = self.spec.data
@@ -174,8 +262,11 @@ class Trace:
         gradients, which shrink layer by layer toward the input in a deep sigmoid net."""
         self._need_record()
         P = self.params
-        columns = {f"layer {l + 1}": np.abs(self.grads[:, P.w_slices[l]]).mean(axis=1)
-                   for l in range(len(P.shapes)) if P.w_slices[l].stop > P.w_slices[l].start}
+        layers = [l for l in range(len(P.shapes)) if P.w_slices[l].stop > P.w_slices[l].start]
+        if self.lazy:  # kept at every step
+            columns = {f"layer {l + 1}": self._grad_sizes[:, j] for j, l in enumerate(layers)}
+        else:
+            columns = {f"layer {l + 1}": np.abs(self.grads[:, P.w_slices[l]]).mean(axis=1) for l in layers}
         return pd.DataFrame(columns, index=self.step_numbers())
 
     def weights(self, layer: int, step: int | None = None) -> pd.DataFrame:

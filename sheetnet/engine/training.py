@@ -262,8 +262,21 @@ def _first_overflow(trace, n_done: int):
     return first
 
 
+def train_eagerly(spec: Spec, start: Start | None = None) -> Trace:
+    """The run with every value kept as the steps run: what a lazy trace computes its full record
+    with (engine.trace).  The spec is one ``train`` kept, so the run is finite."""
+    check_budget(spec, record=True)
+    with np.errstate(all="ignore"):
+        trace, bad = _train(spec, "eager", None, start)
+    if bad is not None:
+        raise RuntimeError(f"the recorded run diverges at step {bad[0] + 1}, which the lazy run did not")
+    return trace
+
+
 def train(spec: Spec, record: bool = True, progress=None, start: Start | None = None) -> Trace:
-    """Train the network the spec describes; return the trace of every step.
+    """Train the network the spec describes; return the trace of every step (``record``: True,
+    the full record computed on first access; "eager", kept as the steps run; False, losses
+    and final parameters only).
 
     A run that diverges stops at the last finite epoch: the first step whose loss, parameters,
     gradient or optimizer state is not finite, or is so large (|θ| or |g| over MAX_VALUE = 1e150,
@@ -272,7 +285,7 @@ def train(spec: Spec, record: bool = True, progress=None, start: Start | None = 
     (``trace.diverged_at`` = that step, 1-based, ``trace.diverged_loss`` its loss).  A run
     that overflows in its first epoch raises ``Diverged``.  No numpy warning is printed.
     """
-    check_budget(spec, record=record)
+    check_budget(spec, record=record == "eager")  # a lazy record is checked when it is computed
     with np.errstate(all="ignore"):
         trace, bad = _train(spec, record, progress, start)
     if bad is None:
@@ -302,6 +315,8 @@ def _train(spec: Spec, record, progress, start):
     orders = sample_orders(spec, start.epoch)
     trace = Trace(spec, P, model.optimizer, len(steps), orders, steps, record, start)
     trace.model = model  # for evaluations on access
+    if trace.lazy:
+        trace.record_again = train_eagerly
     theta = P.theta
     theta[:] = start.theta
     trace.record_start(theta)
@@ -332,8 +347,14 @@ def _train(spec: Spec, record, progress, start):
             what = "loss" if not abs(batch_loss) <= MAX_STORED else \
                 "updated parameters" if not _bounded(theta, MAX_VALUE) else "gradient"
             return trace, _earliest(trace, record, k, (k, float(batch_loss), what))
+        if trace.lazy and (k + 1) % trace.ring == 0:  # the ring is full: check it before it is rewritten
+            late = trace.settle(k + 1, MAX_STORED)
+            if late is not None:
+                return trace, (late[0], float(trace.loss[late[0]]), late[1])
         if progress is not None and (k % every == 0 or k == len(steps) - 1):
             progress(k + 1, len(steps))
+    if trace.lazy:
+        return trace, _earliest(trace, record, len(steps), None)
     if not record:
         if not all(_bounded(v, MAX_STORED) for v in (*state.values(), *shown.values())):
             return trace, (len(steps) - 1, float(trace.loss[-1]), "optimizer state")
@@ -343,7 +364,9 @@ def _train(spec: Spec, record, progress, start):
 
 def _earliest(trace, record, n_done, found):
     """The earlier of ``found`` (k, loss, what) and the first overflow in the recording."""
-    late = _first_overflow(trace, n_done) if record else None
+    if not record:
+        return found
+    late = trace.settle(n_done, MAX_STORED) if trace.lazy else _first_overflow(trace, n_done)
     if late is not None and (found is None or late[0] < found[0]):
         return late[0], float(trace.loss[late[0]]), late[1]
     return found
