@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import difflib
 
+from .i18n import _
+
 
 class SheetnetError(Exception):
     """Base class. ``str(err)`` is the one line a user sees: ``where: what``."""
@@ -29,5 +31,27 @@ def suggest(word: str, choices) -> str:
     choices = sorted(choices)
     close = difflib.get_close_matches(str(word), choices, n=1, cutoff=0.6)
     if close:
-        return f"; did you mean '{close[0]}'?"
-    return "; choose from " + ", ".join(choices)
+        return _("; did you mean '{choice}'?").format(choice=close[0])
+    return _("; choose from {choices}").format(choices=", ".join(choices))
+
+
+# Where an error is: the words of a location, from the message catalog (names stay as written)
+
+def at_key(where: str, key: str) -> str:
+    """``where, key 'name'``"""
+    return _("{where}, key '{key}'").format(where=where, key=key)
+
+
+def at_row(where: str, row) -> str:
+    """``where, row 3``"""
+    return _("{where}, row {row}").format(where=where, row=row)
+
+
+def at_column(where: str, column: str) -> str:
+    """``where, column 'x1'`` (the name as Python's repr writes it)"""
+    return _("{where}, column {column}").format(where=where, column=repr(column))
+
+
+def at_cell(book: str, sheet: str, cell: str) -> str:
+    """``book, sheet 'Run', cell B3``"""
+    return _("{book}, sheet '{sheet}', cell {cell}").format(book=book, sheet=sheet, cell=cell)
