@@ -17,6 +17,7 @@ import click
 
 from . import __version__, i18n
 from . import examples as ex
+from .cli_help import Command, TranslatedHelp
 from .errors import SheetnetError
 from .i18n import LANGUAGES, _, ngettext, set_language
 from .text import display_width, terminal_width, wrap
@@ -54,16 +55,16 @@ def _fail_cleanly(fn):
         try:
             return fn(*args, **kwargs)
         except SheetnetError as e:
-            click.echo(f"sheetnet: error: {e}", err=True)
+            _error(str(e))
             sys.exit(e.exit_code)
         except KeyboardInterrupt:
-            click.echo("sheetnet: error: interrupted; partial files removed", err=True)
+            _error(_("interrupted; partial files removed"))
             sys.exit(130)
         except MemoryError:
-            click.echo("sheetnet: error: out of memory", err=True)
+            _error(_("out of memory"))
             sys.exit(2)
         except RecursionError:
-            click.echo("sheetnet: error: the input is nested too deeply", err=True)
+            _error(_("the input is nested too deeply"))
             sys.exit(2)
         except OSError as e:
             from .files import describe_os_error
@@ -71,10 +72,26 @@ def _fail_cleanly(fn):
             if any(frame.f_code.co_name == "echo" for frame, _ in traceback.walk_tb(e.__traceback__)):
                 _stdout_failed(e)  # writing to stdout failed
             where = f"{e.filename}: " if getattr(e, "filename", None) else ""
-            click.echo(f"sheetnet: error: {where}{describe_os_error(e)}", err=True)
+            _error(where + describe_os_error(e))
             sys.exit(2)
 
     return wrapper
+
+
+def _error(message: str):
+    click.echo(_("sheetnet: error: {message}").format(message=message), err=True)
+
+
+def _warning(message: str):
+    click.echo(_("sheetnet: warning: {message}").format(message=message), err=True)
+
+
+def _note(message: str):
+    click.echo(_("sheetnet: note: {message}").format(message=message), err=True)
+
+
+def _wrote(path):
+    click.echo(_("wrote {path}").format(path=path), err=True)
 
 
 def _load(spec_arg: str, epochs: int | None = None):
@@ -106,7 +123,7 @@ def _note_divergence(trace, label=""):
     """One line on stderr when the run diverged (the trace stops before it)."""
     if getattr(trace, "diverged_at", None) is not None:
         from .sheet.history import diverged_note
-        click.echo(f"sheetnet: warning: {label}{diverged_note(trace)}", err=True)
+        _warning(label + diverged_note(trace))
 
 
 class _Progress:
@@ -136,7 +153,7 @@ def _write_with_progress(trace, output, layout="auto", **kw):
     """write_workbook with a bar on stderr for runs of many steps (mazur-10k: 10,000 rows)."""
     from .sheet.workbook import write_workbook
 
-    with _Progress("writing", trace.n_steps) as progress:
+    with _Progress(_("writing"), trace.n_steps) as progress:
         return write_workbook(trace, output, layout=layout, progress=progress, notes=ex.guide_notes(trace), **kw)
 
 
@@ -149,7 +166,7 @@ def _open_with_note(book):
     from .book.reader import open_book
 
     if os.path.isfile(book) and os.path.getsize(book) >= READ_NOTE_FROM:
-        click.echo(f"reading {book} ({os.path.getsize(book) / 1e6:.1f} MB)…", err=True)
+        click.echo(_("reading {book} ({size:.1f} MB)…").format(book=book, size=os.path.getsize(book) / 1e6), err=True)
     return open_book(book)
 
 
@@ -158,7 +175,7 @@ def _train_with_progress(spec, record=True):
     n = n_steps(spec)
     if n < PROGRESS_FROM:
         return train_run(spec, record=record)
-    with click.progressbar(length=n, label="training", file=sys.stderr) as bar:
+    with click.progressbar(length=n, label=_("training"), file=sys.stderr) as bar:
         last = [0]
 
         def progress(done, total):
@@ -192,11 +209,10 @@ def _strict_json(obj) -> str:
     obj = clean(obj)
     if bad:
         obj["diverged"] = True
-        click.echo("sheetnet: warning: the run diverged (NaN or infinite values are written as null)", err=True)
+        _warning(_("the run diverged (NaN or infinite values are written as null)"))
     return json.dumps(obj)
 
 
-SPEC_HELP = "SPEC is a TOML spec file or the name of a built-in example (see `sheetnet examples`)."
 
 
 def _set_language(ctx, param, value):
@@ -210,9 +226,11 @@ def _language_option() -> click.Option:
                         help="The language of what sheetnet writes (default: the environment's locale).")
 
 
-class _Group(click.Group):
+class _Group(TranslatedHelp, click.Group):
     """A click group whose usage errors are one line on stderr (exit 2), as SPEC.md asks, and
-    whose every command takes --lang."""
+    whose every command takes --lang and shows its help in the language in force."""
+
+    command_class = Command
 
     def add_command(self, cmd, name=None):
         cmd.params.append(_language_option())
@@ -236,7 +254,7 @@ class _Group(click.Group):
             rv = super().main(args, prog_name, complete_var, False, **extra)
             sys.stdout.flush()
         except click.ClickException as e:
-            click.echo(f"sheetnet: error: {e.format_message()}", err=True)
+            _error(e.format_message())
             sys.exit(e.exit_code)
         except click.Abort:
             click.echo("Aborted!", err=True)
@@ -256,11 +274,12 @@ def _stdout_failed(e: OSError):
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     except (OSError, ValueError):
         pass
-    click.echo(f"sheetnet: error: cannot write the output (stdout): {describe_os_error(e)}", err=True)
+    _error(_("cannot write the output (stdout): {reason}").format(reason=describe_os_error(e)))
     sys.exit(2)
 
 
-@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+             params=[_language_option()])
 @click.version_option(__version__, message="sheetnet %(version)s")
 def main():
     """sheetnet: train small neural networks and see every number.
@@ -308,11 +327,11 @@ def train(spec, output, epochs, as_json, layout, trace_out, notation):
     _note_divergence(trace)
     if output is not None:
         _write_with_progress(trace, output, layout, notation=notation)
-        click.echo(f"wrote {output}", err=True)
+        _wrote(output)
     if trace_out:
         from .engine.export import save_trace
         save_trace(trace, trace_out)
-        click.echo(f"wrote {trace_out}", err=True)
+        _wrote(trace_out)
     if as_json:
         out = trace.to_json()
         if not trace.diverged:
@@ -455,7 +474,8 @@ def step(spec, steps, sample, chain, notation, as_json):
 def _walk(run, steps, sample, as_json, chain=False, names="mazur", start=None):
     from .limits import MAX_WALK_STEPS
     if steps > MAX_WALK_STEPS:
-        raise SheetnetError(f"{steps:,} steps, more than sheetnet walks through ({MAX_WALK_STEPS:,})", "--steps")
+        raise SheetnetError(_("{steps:,} steps, more than sheetnet walks through ({limit:,})").format(
+            steps=steps, limit=MAX_WALK_STEPS), "--steps")
     from .engine.budget import n_steps as count_steps
     from .engine.trace import StepView
     n_steps = count_steps(run)
@@ -466,12 +486,14 @@ def _walk(run, steps, sample, as_json, chain=False, names="mazur", start=None):
     out = []
     largest = max(len(StepView(trace, k).samples) for k in range(steps))
     if sample > largest:
-        raise SheetnetError(f"--sample {sample}: the batches of these steps have only {plural(largest, 'sample')}")
+        raise SheetnetError(ngettext("the batches of these steps have only {n:,} sample",
+                                     "the batches of these steps have only {n:,} samples", largest).format(n=largest),
+                            f"--sample {sample}")
     for k in range(steps):
         view = StepView(trace, k)
         if sample > len(view.samples):  # a short last batch: say so, and go on
-            click.echo(f"sheetnet: note: step {view.number} has only {len(view.samples)} samples; "
-                       f"--sample {sample} is not shown for it", err=True)
+            _note(_("step {step} has only {n} samples; --sample {sample} is not shown for it").format(
+                step=view.number, n=len(view.samples), sample=sample))
             if as_json:
                 out.append(_step_json(trace, view, None, None))
             continue
@@ -522,9 +544,9 @@ def demo(output):
     check_output_path(output)
     trace = train_run(run)
     write_workbook(trace, output, notes=ex.guide_notes(trace))
-    click.echo(f"wrote {output}: open it in Excel, change eta or a weight, and watch it recompute "
-               "(LibreOffice: press Ctrl+Shift+F9 after opening, or set Tools > Options > Calc > Formula > "
-               "Recalculation on file load to Always)", err=True)
+    click.echo(_("wrote {path}: open it in Excel, change eta or a weight, and watch it recompute "
+                 "(LibreOffice: press Ctrl+Shift+F9 after opening, or set Tools > Options > Calc > Formula > "
+                 "Recalculation on file load to Always)").format(path=output), err=True)
 
 
 @main.command()
@@ -553,14 +575,15 @@ def recalc(book, output, check):
             n, bad = compare(book, recalc_files([book], tmp)[0])
         for m in bad[:20]:
             click.echo(str(m))
-        click.echo(f"{n} formula cells, {len(bad)} differ from LibreOffice's values", err=True)
+        click.echo(_("{n} formula cells, {bad} differ from LibreOffice's values").format(n=n, bad=len(bad)), err=True)
         sys.exit(1 if bad else 0)
     target = output or book
     if output:
         from .sheet.workbook import check_output_path
         check_output_path(output)
     recalc_workbook(book, target)
-    click.echo(f"recalculated {book} -> {os.path.abspath(target)}" if output else f"recalculated {book}", err=True)
+    click.echo(_("recalculated {book} -> {target}").format(book=book, target=os.path.abspath(target)) if output
+               else _("recalculated {book}").format(book=book), err=True)
 
 
 @main.command()
@@ -587,7 +610,7 @@ def read(book, as_json, spec_out):
     if spec_out:
         from .spec.toml_out import to_toml
         _write_text(spec_out, to_toml(b.spec), book)
-        click.echo(f"wrote {spec_out}", err=True)
+        _wrote(spec_out)
         if not as_json:
             return
     st = stored_values(b)
@@ -595,17 +618,18 @@ def read(book, as_json, spec_out):
         out = {"losses": st.losses, "layers": st.trace.params.as_json(st.final_theta), "recomputed": False}
     else:
         first = st.missing[0] if st.missing else st.stale[0][0]
-        what = (f"{len(st.missing)} formula cell(s) have no stored value" if st.missing else
-                f"{len(st.stale)} stored value(s) do not follow from the workbook's inputs")
-        click.echo(f"sheetnet: note: {book}: {what} (first: {first.where()}); "
-                   "recomputed from the workbook's inputs", err=True)
+        what = (_("{n} formula cell(s) have no stored value").format(n=len(st.missing)) if st.missing else
+                _("{n} stored value(s) do not follow from the workbook's inputs").format(n=len(st.stale)))
+        _note(_("{book}: {what} (first: {first}); recomputed from the workbook's inputs").format(
+            book=book, what=what, first=first.where()))
         out = {**st.trace.to_json(), "recomputed": True}
     if as_json:
         click.echo(_strict_json(out))
     else:
         losses = out["losses"]
-        click.echo(f"{b.spec.name or book}: {plural(len(losses), 'step')}, loss {losses[0]:.9g} -> {losses[-1]:.9g}"
-                   + (" (recomputed)" if out["recomputed"] else ""))
+        click.echo(_("{name}: {steps}, loss {first:.9g} -> {last:.9g}").format(
+            name=b.spec.name or book, steps=plural(len(losses), "step"), first=losses[0], last=losses[-1])
+                   + (_(" (recomputed)") if out["recomputed"] else ""))
         click.echo(parameter_tables(b.spec, out["layers"]))
 
 
@@ -617,16 +641,17 @@ def _read_function(fbook, book, as_json, spec_out):
 
     if spec_out:
         _write_text(spec_out, to_toml(fbook.spec), book)
-        click.echo(f"wrote {spec_out}", err=True)
+        _wrote(spec_out)
         if not as_json:
             return
     findings, missing = audit_function(fbook)
     trace = train_function(fbook.spec)
     _note_function_divergence(trace)
     if findings or missing:
-        what = (f"{len(findings)} cell(s) do not follow from the workbook's inputs (first: {findings[0].cell})"
-                if findings else f"{missing} formula cell(s) have no stored value")
-        click.echo(f"sheetnet: note: {book}: {what}; the path recomputed from the workbook's inputs", err=True)
+        what = (_("{n} cell(s) do not follow from the workbook's inputs (first: {first})").format(
+            n=len(findings), first=findings[0].cell) if findings
+                else _("{n} formula cell(s) have no stored value").format(n=missing))
+        _note(_("{book}: {what}; the path recomputed from the workbook's inputs").format(book=book, what=what))
     out = {**trace.to_json(), "lr": fbook.spec.train.lr, "start": dict(zip(fbook.spec.variables, map(float, fbook.spec.start))),
            "recomputed": bool(findings or missing)}
     if as_json:
@@ -634,9 +659,10 @@ def _read_function(fbook, book, as_json, spec_out):
         return
     point = ", ".join(f"{v} = {x:.9g}" for v, x in zip(fbook.spec.variables, trace.points[-1]))
     start = ", ".join(f"{v} = {x:.9g}" for v, x in zip(fbook.spec.variables, fbook.spec.start))
-    click.echo(f"{fbook.spec.name or book}: η {fbook.spec.train.lr:g}, start ({start}); "
-               f"{plural(trace.n_steps, 'step')}, f {trace.values[0]:.9g} -> {trace.values[-1]:.9g} at ({point})"
-               + (" (recomputed)" if out["recomputed"] else ""))
+    click.echo(_("{name}: η {lr:g}, start ({start}); {steps}, f {first:.9g} -> {last:.9g} at ({point})").format(
+        name=fbook.spec.name or book, lr=fbook.spec.train.lr, start=start, steps=plural(trace.n_steps, "step"),
+        first=trace.values[0], last=trace.values[-1], point=point)
+               + (_(" (recomputed)") if out["recomputed"] else ""))
 
 
 def _write_text(path, text, reading=None):
@@ -646,9 +672,9 @@ def _write_text(path, text, reading=None):
     from .files import atomic_path
 
     if reading and os.path.exists(path) and os.path.samefile(path, reading):
-        raise SheetnetError("refusing to write over the workbook being read", path)
+        raise SheetnetError(_("refusing to write over the workbook being read"), path)
     if not os.path.isdir(os.path.dirname(os.path.abspath(path))):
-        raise SheetnetError("the folder does not exist", path)
+        raise SheetnetError(_("the folder does not exist"), path)
     with atomic_path(path) as tmp:
         with open(tmp, "w", encoding="utf-8") as fh:
             fh.write(text)
@@ -681,7 +707,7 @@ def audit(book, as_json, rtol, digits, graded, teacher):
     """
 
     if rtol is not None and not math.isfinite(rtol):
-        raise SheetnetError(f"must be a finite number, got {rtol}", "--rtol")
+        raise SheetnetError(_("must be a finite number, got {value}").format(value=rtol), "--rtol")
     fbook = _function_book(book)
     if fbook is not None:
         return _audit_function(fbook, book, as_json, rtol, digits, graded, teacher)
@@ -691,7 +717,7 @@ def audit(book, as_json, rtol, digits, graded, teacher):
         return
     from .book.audit import audit_book, evaluated_note, report
 
-    with _Progress("auditing", b.layout.n_steps) as progress:
+    with _Progress(_("auditing"), b.layout.n_steps) as progress:
         findings, evaluated = audit_book(b, rtol=1e-9 if rtol is None else rtol, progress=progress)
     if evaluated:
         click.echo(evaluated_note(book, evaluated), err=True)
@@ -712,8 +738,8 @@ def _audit_function(fbook, book, as_json, rtol, digits, graded, teacher):
     from .function.engine import train_function
     _note_function_divergence(train_function(fbook.spec))
     if missing:
-        click.echo(f"sheetnet: note: {book}: {missing} formula cell(s) had no stored value (saved by a program "
-                   "that does not calculate); sheetnet evaluated them itself", err=True)
+        _note(_("{book}: {n} formula cell(s) had no stored value (saved by a program that does not calculate); "
+                "sheetnet evaluated them itself").format(book=book, n=missing))
     if as_json:
         click.echo(_strict_json({"ok": not findings, "findings": [f.as_dict() for f in findings]}))
     else:
@@ -745,7 +771,7 @@ def _grade(b, book, as_json, rtol, digits, graded, teacher=False):
             click.echo(line)
         for a in answers:
             click.echo(a.line(teacher))
-    click.echo(f"wrote {graded}", err=True)
+    _wrote(graded)
     sys.exit(0 if ok else 1)
 
 
@@ -796,9 +822,10 @@ def exercise(spec, output, steps, blank, sample, layer, quantities, hide_equatio
     for p in parts:
         if p not in EXERCISE_SECTIONS:
             from .errors import suggest
-            raise SheetnetError(f"unknown part {p!r}" + suggest(p, EXERCISE_SECTIONS), "--blank")
+            raise SheetnetError(_("unknown part {part}").format(part=repr(p)) + suggest(p, EXERCISE_SECTIONS),
+                                "--blank")
     if not parts:
-        raise SheetnetError("name at least one part to leave blank", "--blank")
+        raise SheetnetError(_("name at least one part to leave blank"), "--blank")
     run = _load(spec)
     if _is_function(run):
         return _function_exercise(run, output, steps, hide_equations, students or vary or derive or sample or layer
@@ -809,7 +836,7 @@ def exercise(spec, output, steps, blank, sample, layer, quantities, hide_equatio
     scope = _exercise_scope(run, sample, layer, quantities)
     scope.level = "derive" if derive else "names" if hide_equations else "equations"
     if vary is not None and not students:
-        raise SheetnetError("needs --students: it says how the students' workbooks differ", "--vary")
+        raise SheetnetError(_("needs --students: it says how the students' workbooks differ"), "--vary")
     if students:
         from .classroom import check_vary, read_roster, write_class
         vary_parts = check_vary(run, vary or "weights")
@@ -820,15 +847,16 @@ def exercise(spec, output, steps, blank, sample, layer, quantities, hide_equatio
                            notation=notation)
 
         paths = write_class(run, roster, output, course_seed, parts, scope, write, vary_parts)
-        click.echo(f"wrote {len(paths)} exercises into {output} (the key in {output.rstrip('/')}/key/); "
-                   f"collect them there and run `sheetnet grade {output}`", err=True)
+        click.echo(_("wrote {n} exercises into {folder} (the key in {key}); collect them there and run "
+                     "`sheetnet grade {folder}`").format(n=len(paths), folder=output, key=output.rstrip("/") + "/key/"),
+                   err=True)
         return
     check_output_path(output, reading=_spec_inputs(run))
     check_budget(run, workbook=True)
     trace = train_run(run)
     _note_divergence(trace)
     write_workbook(trace, output, layout="steps", blank=parts, scope=scope, notation=notation)
-    click.echo(f"wrote {output}: fill in the green cells, save, then run `sheetnet audit {output}`", err=True)
+    click.echo(_("wrote {path}: fill in the green cells, save, then run `sheetnet audit {path}`").format(path=output), err=True)
 
 
 @main.command()
@@ -854,10 +882,10 @@ def grade(folder, rtol, digits):
                           graded=True)
     csv_path, xlsx_path = write_gradebook(rows, folder)
     for r in rows:
-        click.echo(f"{r['id']}: " + (f"{r['score']:g} % ({r['correct']} correct of {r['answers']})"
-                                     if not r.get("error") else r["error"]))
-    click.echo(f"wrote {csv_path} and {xlsx_path}, and the graded copies in "
-               f"{os.path.join(folder, 'graded', '')}", err=True)
+        click.echo(f"{r['id']}: " + (_("{score:g} % ({correct} correct of {answers})").format(
+            score=r["score"], correct=r["correct"], answers=r["answers"]) if not r.get("error") else r["error"]))
+    click.echo(_("wrote {csv} and {xlsx}, and the graded copies in {folder}").format(
+        csv=csv_path, xlsx=xlsx_path, folder=os.path.join(folder, "graded", "")), err=True)
 
 
 def _function_exercise(spec, output, steps, hide_equations, network_only):
@@ -867,12 +895,12 @@ def _function_exercise(spec, output, steps, hide_equations, network_only):
     from .function.workbook import Exercise, write_function_workbook
 
     if network_only:
-        raise SheetnetError("a function exercise takes --steps and --hide-equations only (the other options choose "
-                            "parts of a network)", spec.path)
+        raise SheetnetError(_("a function exercise takes --steps and --hide-equations only (the other options "
+                              "choose parts of a network)"), spec.path)
     _check_output(output, reading=(spec.path,))
     trace = train_function(spec.with_train(epochs=steps))
     write_function_workbook(trace, output, Exercise(hide_equations=hide_equations))
-    click.echo(f"wrote {output}: fill in the green cells, save, then run `sheetnet audit {output}`", err=True)
+    click.echo(_("wrote {path}: fill in the green cells, save, then run `sheetnet audit {path}`").format(path=output), err=True)
 
 
 def _exercise_scope(run, sample, layer, quantities):
@@ -882,19 +910,20 @@ def _exercise_scope(run, sample, layer, quantities):
 
     batch = max(hi - lo for _, lo, hi in ex_batches(run))
     if sample is not None and sample > batch:
-        raise SheetnetError(f"a batch has only {batch} sample(s)", f"--sample {sample}")
+        raise SheetnetError(_("a batch has only {n} sample(s)").format(n=batch), f"--sample {sample}")
     n_layers = len(run.layers) - 1
     if layer is not None and layer > n_layers:
-        raise SheetnetError(f"the network has {n_layers} layer(s) after its inputs", f"--layer {layer}")
+        raise SheetnetError(_("the network has {n} layer(s) after its inputs").format(n=n_layers), f"--layer {layer}")
     kinds = None
     if quantities is not None:
         kinds = []
         for q in (q.strip() for q in quantities.split(",")):
             if q not in QUANTITY_NAMES:
-                raise SheetnetError(f"unknown quantity {q!r}" + suggest(q, QUANTITY_NAMES), "--quantities")
+                raise SheetnetError(_("unknown quantity {name}").format(name=repr(q)) + suggest(q, QUANTITY_NAMES),
+                                    "--quantities")
             kinds += QUANTITY_NAMES[q]
         if not kinds:
-            raise SheetnetError("name at least one quantity", "--quantities")
+            raise SheetnetError(_("name at least one quantity"), "--quantities")
     return Scope(sample, layer, tuple(dict.fromkeys(kinds)) if kinds else None)
 
 
@@ -931,8 +960,9 @@ def resume(book, output, epochs, layout, as_json):
     trace = train_run(spec, start=start)
     _note_divergence(trace)
     _write_with_progress(trace, output, layout)
-    click.echo(f"wrote {output}: {plural(trace.n_steps, 'more step')} from step {start.step}, loss {trace.loss[0]:.9g} -> "
-               f"{trace.final_loss:.9g}", err=True)
+    click.echo(_("wrote {path}: {steps} from step {step}, loss {first:.9g} -> {last:.9g}").format(
+        path=output, steps=plural(trace.n_steps, "more step"), step=start.step, first=trace.loss[0],
+        last=trace.final_loss), err=True)
     if as_json:
         click.echo(_strict_json(trace.to_json()))
 
@@ -945,16 +975,18 @@ def _resume_function(fbook, output, more, as_json):
     from .function.workbook import write_function_workbook
 
     if fbook.exercise:
-        raise SheetnetError("an exercise: grade it with `sheetnet audit`; resume continues a worked run", fbook.path)
+        raise SheetnetError(_("an exercise: grade it with `sheetnet audit`; resume continues a worked run"), fbook.path)
     before = fbook.spec.steps
     trace = train_function(fbook.spec.with_train(epochs=before + (more or before)))
     if trace.n_steps <= before:
-        raise SheetnetError(f"with the workbook's inputs the run diverges at step {trace.diverged_at}, before its "
-                            f"{before} steps end: nothing to continue", fbook.name)
+        raise SheetnetError(_("with the workbook's inputs the run diverges at step {step}, before its {n} steps "
+                              "end: nothing to continue").format(step=trace.diverged_at, n=before), fbook.name)
     write_function_workbook(trace, output)
     _note_function_divergence(trace)
-    click.echo(f"wrote {output}: steps {before + 1}–{trace.n_steps} after the {before} of {fbook.name}, "
-               f"f {trace.values[before]:.9g} -> {trace.values[-1]:.9g}", err=True)
+    click.echo(_("wrote {path}: steps {first_step}–{last_step} after the {before} of {book}, "
+                 "f {first:.9g} -> {last:.9g}").format(path=output, first_step=before + 1, last_step=trace.n_steps,
+                                                      before=before, book=fbook.name, first=trace.values[before],
+                                                      last=trace.values[-1]), err=True)
     if as_json:
         click.echo(_strict_json(trace.to_json()))
 
@@ -1004,7 +1036,7 @@ def predict(source, inputs, as_json):
 @click.option("--epochs", type=click.IntRange(min=1), help="Override [train].epochs for every run.")
 @_fail_cleanly
 def compare(spec, output, epochs):
-    """Run SPEC once per optimizer and chart the losses in one workbook.
+    """Run SPEC once per setting compared, and chart the losses in one workbook.
 
     \b
     The runs come from the spec's [compare] table: optimizers with their
@@ -1036,7 +1068,7 @@ def compare(spec, output, epochs):
             line += _(", right {before}/{n} → {after}/{n}").format(before=start.correct, after=end.correct,
                                                                    n=end.total)
         click.echo(f"{label}{pad}  lr {trace.spec.train.lr:<7g} {line}")
-    click.echo(f"wrote {output}", err=True)
+    _wrote(output)
 
 
 def _compare_function(spec, output, steps):
@@ -1050,8 +1082,9 @@ def _compare_function(spec, output, steps):
         pad = " " * (width - display_width(label))
         point = ", ".join(f"{x:.6g}" for x in trace.points[-1])
         click.echo(f"{label}{pad}  lr {trace.spec.train.lr:<7g} f {trace.values[0]:.9g} -> {trace.values[-1]:.9g} "
-                   f"at ({point})" + (f"; diverged at step {trace.diverged_at}" if trace.diverged_at else ""))
-    click.echo(f"wrote {output}", err=True)
+                   f"at ({point})" + (_("; diverged at step {step}").format(step=trace.diverged_at)
+                                      if trace.diverged_at else ""))
+    _wrote(output)
 
 
 @main.command("examples")
@@ -1066,7 +1099,7 @@ def examples_cmd(name, as_toml):
     """
     if name is None:
         if as_toml:
-            raise SheetnetError("--toml needs the name of an example: sheetnet examples mazur --toml")
+            raise SheetnetError(_("--toml needs the name of an example: sheetnet examples mazur --toml"))
         for name in ex.example_names():
             spec = ex.example(name)
             sizes = "-".join(_layer_size(layer) for layer in spec.layers)
@@ -1078,14 +1111,16 @@ def examples_cmd(name, as_toml):
         return
     if name in ex.function_example_names():
         if not as_toml:
-            click.echo(f"{name}: {ex.describe(name)}; its spec: sheetnet examples {name} --toml")
+            click.echo(_("{name}: {description}; its spec: sheetnet examples {name} --toml").format(
+                name=name, description=ex.describe(name)))
             return
         with open(os.path.join(ex.FUNCTIONS, name + ".toml"), encoding="utf-8") as fh:
             click.echo(fh.read(), nl=False)
         return
     spec = ex.example(name)  # refuses an unknown name, with a suggestion
     if not as_toml:
-        click.echo(f"{name}: {ex.describe(name)}; its spec: sheetnet examples {name} --toml")
+        click.echo(_("{name}: {description}; its spec: sheetnet examples {name} --toml").format(
+            name=name, description=ex.describe(name)))
         return
     click.echo(_example_toml(name, spec), nl=False)
 
@@ -1130,8 +1165,11 @@ def parameter_tables(spec, layers) -> str:
 
 
 def plural(n: int, word: str) -> str:
-    """``1 step``, ``2 steps``."""
-    return f"{n:,} {word}" if n == 1 else f"{n:,} {word}s"
+    """``1 step``, ``2 steps`` (``word``: step, more step or sample)."""
+    forms = {"step": ngettext("{n:,} step", "{n:,} steps", n),
+             "more step": ngettext("{n:,} more step", "{n:,} more steps", n),
+             "sample": ngettext("{n:,} sample", "{n:,} samples", n)}
+    return forms[word].format(n=n)
 
 
 def _layer_size(layer) -> str:

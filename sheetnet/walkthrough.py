@@ -32,6 +32,7 @@ class Line:
     value: float
     tag: str = ""  # which of the four backpropagation equations the line is: BP1 … BP4
     comment: str = ""  # why the line reads as it does, in one phrase
+    matrix: list | None = None  # a whole matrix (value None): the gradient of a layer's weights
 
 
 def _sum_terms(terms: list[str]) -> str:
@@ -210,6 +211,8 @@ def walkthrough(trace, k: int = 0, sample: int = 0, chain: bool = False, names: 
                     eq = f.add(eq, f.mul(s.hp["l2"], par(idx)), f.mul(s.hp["l1"], f.sign(par(idx))))
                 s.add("gradients", g, eq, g_all[idx], tag)
             grads[idx] = sym(g, g_all[idx])
+        if s.nt.name == "matrix" and wiring[l].kind == "dense":
+            s.lines.append(_gradient_matrix(s, l, g_all, nb, penalised))
     state = {n: trace.states[n][k] for n in opt.state} | {n: trace.shown[n][k] for n in opt.shown}
     start = trace.start
     hp = {key: s.hp[key] for key in ("momentum", "beta1", "beta2", "alpha", "eps")}
@@ -230,6 +233,22 @@ def walkthrough(trace, k: int = 0, sample: int = 0, chain: bool = False, names: 
                   state[n][idx])
         s.add("update", f"{nt.param(idx)}⁺", opt.xl_param(par(idx), grads[idx], cur, s.hp["eta"], hp), after[idx])
     return s.lines
+
+
+def _gradient_matrix(s: _Step, l: int, g_all, nb: int, penalised: bool) -> Line:
+    """dW = W.grad, the gradient of dense layer l's weight matrix as code-first posts write it:
+    dZ·Aᵀ of the layer's deltas and inputs (a batch: their mean or sum over the samples)."""
+    P = s.P
+    shape = P.shapes[l]
+    before = "X" if l == 0 else f"A{l}"
+    eq = f"dZ{l + 1}·{before}ᵀ"
+    if nb > 1:
+        eq = f"(1/{nb})·Σ {eq}" if s.model.mean else f"Σ {eq}"
+    if penalised:
+        eq += f" + λ₂·W{l + 1} + λ₁·sign(W{l + 1})"
+    matrix = g_all[P.w_slices[l]].reshape(shape)
+    return Line("gradients", f"dW{l + 1} = W{l + 1}.grad ({shape[0]}×{shape[1]})", eq, "", None,
+                matrix=[[float(v) for v in row] for row in matrix])
 
 
 def _penalty_line(s: _Step, trace, k: int):
@@ -264,6 +283,11 @@ def render(lines: list[Line], header: str, width: int | None = None, names: str 
         if ln.section != section:
             section = ln.section
             out += ["", titles[section]]
+        if ln.matrix is not None:  # the equation, then one row of the matrix per line
+            out += wrap(f"{ln.name} = {ln.equation} =", width, "  ", "      ")
+            for row in ln.matrix:
+                out += wrap("[" + "  ".join(fmt(v) for v in row) + "]", width, "      ", "       ")
+            continue
         parts = [ln.name, ln.equation]
         if ln.substituted and ln.substituted.strip("()") not in (ln.equation, fmt(ln.value)):
             parts.append(ln.substituted)

@@ -12,6 +12,7 @@ catalog and that the compiled .mo files are those of the .po files.
 from __future__ import annotations
 
 import io
+import sys
 from pathlib import Path
 
 from babel.messages.catalog import Catalog
@@ -20,6 +21,7 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po, write_po
 
 PACKAGE = Path(__file__).resolve().parents[1] / "sheetnet"
+sys.path.insert(0, str(PACKAGE.parent))  # this checkout's sheetnet, installed or not
 LOCALES = {"zh-CN": "zh_CN", "zh-TW": "zh_TW"}
 KEYWORDS = {"_": None, "N_": None, "ngettext": (1, 2)}
 
@@ -30,6 +32,12 @@ def template() -> Catalog:
     for filename, lineno, message, comments, context in extract_from_dir(
             str(PACKAGE), method_map=[("**.py", "python")], keywords=KEYWORDS):
         catalog.add(message, locations=[(f"sheetnet/{filename}", lineno)], auto_comments=comments, context=context)
+    from sheetnet.cli import main
+    from sheetnet.cli_help import help_messages
+
+    for message in help_messages(main):  # the commands' docstrings and the options' help
+        if message not in catalog:
+            catalog.add(message, locations=[("sheetnet/cli.py", 0)], auto_comments=["help of a command or option"])
     return catalog
 
 
