@@ -1199,10 +1199,11 @@ def gallery(folder, names, no_pictures):
     (headless, one start for all) and cropped by pdftoppm:
       DIR/img/<name>-step.png     the main sheet: Step 1, Run or Steps
                                   (vanishing: the Gradients sheet)
-      DIR/img/<name>-history.png  the Losses sheet (a function: its landscape and
-                                  charts; a comparison: its Compare sheet)
+      DIR/img/<name>-history.png  the Losses sheet (a function: its landscape
+                                  and charts; a comparison: its Compare sheet)
     Needs LibreOffice and poppler-utils (`apt-get install libreoffice-calc-nogui
-    poppler-utils`). `sheetnet gallery workbooks/` refreshes the committed gallery.
+    poppler-utils`). `sheetnet gallery workbooks/` refreshes the committed
+    gallery.
     """
     import time
 

@@ -61,6 +61,9 @@ class Formatter(click.HelpFormatter):
     def write_usage(self, prog: str, args: str = "", prefix: str | None = None) -> None:
         super().write_usage(prog, args, _(USAGE) if prefix is None else prefix)
 
+    def write_heading(self, heading: str) -> None:
+        self.write(" " * self.current_indent + _("{heading}:").format(heading=heading) + "\n")
+
     def write_text(self, text: str) -> None:
         indent = " " * self.current_indent
         self.write("\n".join(fill(text, self.width, indent)) + "\n")

@@ -36,12 +36,14 @@ def wrap(text: str, width: int, indent: str = "", subsequent: str = "") -> list[
                 break
             # the most of the word that fits: any prefix at a line's start, else one that ends on or
             # before a wide character (Chinese breaks between characters, never inside a number)
-            cut = 0
+            cut = anywhere = 0
             for end in range(1, len(word)):
                 if display_width(word[:end]) > room:
                     break
-                if at_start or (_wide(word[end - 1]) or _wide(word[end])) and word[end] not in NO_LINE_START:
+                anywhere = end
+                if (_wide(word[end - 1]) or _wide(word[end])) and word[end] not in NO_LINE_START:
                     cut = end
+            cut = cut or (anywhere if at_start else 0)
             if cut:
                 lines.append((line + gap + word[:cut]).rstrip())
                 line, word = subsequent, word[cut:]

@@ -235,3 +235,31 @@ def test_the_demo_workbook_in_chinese_has_no_english_label_left(tmp_path):
                     english |= {w for w in re.findall(r"[A-Za-z][A-Za-z_0-9]*", c.value)
                                 if w.isalpha() and len(w) >= 3 and w not in allowed}
     assert not english, " ".join(sorted(english))
+
+
+# --------------------------------------------------------------------------- help and errors
+@pytest.mark.parametrize("lang, words", [("zh-CN", ["用法：", "选项：", "命令：", "训练 SPEC 所描述的网络。"]),
+                                         ("zh-TW", ["用法：", "選項：", "命令：", "訓練 SPEC 所描述的網路。"]),
+                                         ("en", ["Usage:", "Options:", "Commands:", "Train the network described"])])
+def test_help_in_the_learners_language_within_80_columns(lang, words):
+    runner = CliRunner()
+    top = runner.invoke(main, ["--lang", lang, "--help"], env={"COLUMNS": "80"})
+    assert top.exit_code == 0 and all(w in top.output for w in words), top.output
+    for name in main.commands:
+        result = runner.invoke(main, [name, "--lang", lang, "--help"], env={"COLUMNS": "80"})
+        assert result.exit_code == 0, (name, result.output)
+        widths = [display_width(line) for line in result.output.splitlines()]
+        assert max(widths) <= 80, (name, lang, result.output)
+        if lang != "en":  # the command's own words are translated: no English sentence left in it
+            text = result.output.split("\n", 2)[2]  # after the usage line
+            english = re.findall(r"\b(?:the|and|of|with|a|an|to|is)\s+[a-z]+", text)
+            assert not english, (name, lang, english)
+
+
+def test_the_environment_chooses_the_language_of_help_and_errors():
+    runner = CliRunner()
+    result = runner.invoke(main, ["train", "--help"], env={"LANG": "zh_TW.UTF-8", "LANGUAGE": "", "LC_ALL": ""})
+    assert "訓練 SPEC 所描述的網路。" in result.output
+    result = runner.invoke(main, ["step", "mazur", "--steps", "100000"], env={"LANG": "zh_CN.UTF-8", "LANGUAGE": ""})
+    assert result.exit_code == 2
+    assert result.output.strip() == "sheetnet：错误：--steps: 100,000 步，超过了 sheetnet 逐步演算的上限（10,000）"
