@@ -29,6 +29,7 @@ from .engine.network import with_parameters
 from .engine.training import Model, train
 from .errors import SheetnetError
 from .files import atomic_path
+from .i18n import _
 
 ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")  # also the student's file name
 SHIFT = 0.10  # the largest change of a starting parameter
@@ -53,31 +54,34 @@ def read_roster(path: str) -> list[Student]:
         with open(path, encoding="utf-8-sig", newline="") as fh:
             rows = list(csv.reader(fh))
     except FileNotFoundError:
-        raise SheetnetError("no such file", path) from None
+        raise SheetnetError(_("no such file"), path) from None
     except (UnicodeDecodeError, csv.Error) as e:
-        raise SheetnetError(f"not a readable CSV file ({e.__class__.__name__})", name) from None
+        raise SheetnetError(_("not a readable CSV file ({name})").format(
+            name=e.__class__.__name__), name) from None
     if not rows:
-        raise SheetnetError("the roster is empty: a header `id,name`, then one student a row", name)
+        raise SheetnetError(_("the roster is empty: a header `id,name`, then one student a row"), name)
     head = [h.strip().lower() for h in rows[0]]
     if "id" not in head:
-        raise SheetnetError("row 1: the header needs a column `id` (and may have `name`)", name)
+        raise SheetnetError(_("row 1: the header needs a column `id` (and may have `name`)"), name)
     i_id, i_name = head.index("id"), head.index("name") if "name" in head else None
     students, seen = [], {}
     for n, row in enumerate(rows[1:], start=2):
         if not any(c.strip() for c in row):
             continue
         if len(row) != len(head):
-            raise SheetnetError(f"row {n}: {len(row)} field(s), the header has {len(head)}", name)
+            raise SheetnetError(_("row {n}: {n2} field(s), the header has {n3}").format(
+                n=n, n2=len(row), n3=len(head)), name)
         sid = row[i_id].strip()
         if not ID_PATTERN.match(sid):
-            raise SheetnetError(f"row {n}: the id {sid!r} must be letters, digits, '-', '_' or '.' (it names the "
-                                "student's file)", name)
+            raise SheetnetError(_("row {n}: the id {sid} must be letters, digits, '-', '_' or '.' (it names the "
+                                  "student's file)").format(n=n, sid=repr(sid)), name)
         if sid.lower() in seen:
-            raise SheetnetError(f"row {n}: the id {sid!r} is already on row {seen[sid.lower()]}", name)
+            raise SheetnetError(_("row {n}: the id {sid} is already on row {seen}").format(
+                n=n, sid=repr(sid), seen=seen[sid.lower()]), name)
         seen[sid.lower()] = n
         students.append(Student(sid, row[i_name].strip() if i_name is not None else ""))
     if not students:
-        raise SheetnetError("the roster has no students", name)
+        raise SheetnetError(_("the roster has no students"), name)
     return students
 
 
@@ -116,12 +120,12 @@ def check_vary(spec, vary) -> tuple[str, ...]:
     parts = tuple(dict.fromkeys(p.strip() for p in vary.split(",") if p.strip()))
     for p in parts:
         if p not in VARY:
-            raise SheetnetError(f"unknown part {p!r}" + suggest(p, VARY), "--vary")
+            raise SheetnetError(_("unknown part {p}").format(p=repr(p)) + suggest(p, VARY), "--vary")
     if not parts:
-        raise SheetnetError("name weights, data or both", "--vary")
+        raise SheetnetError(_("name weights, data or both"), "--vary")
     if "data" in parts and not varying_columns(spec).any():
-        raise SheetnetError("every input is 0 or 1 (pixels or classes), so the data cannot vary without changing "
-                            "what a sample means; vary the weights", "--vary data")
+        raise SheetnetError(_("every input is 0 or 1 (pixels or classes), so the data cannot vary without "
+                              "changing what a sample means; vary the weights"), "--vary data")
     return parts
 
 
@@ -130,7 +134,7 @@ def write_class(spec, students, folder, course_seed, blank, scope, write, vary=(
     ``folder/key/`` and ``folder/class.json``; ``write(trace, path, blank, scope)`` writes a
     workbook.  Returns the students' paths."""
     if os.path.exists(folder) and not os.path.isdir(folder):
-        raise SheetnetError("is a file; the class needs a folder", folder)
+        raise SheetnetError(_("is a file; the class needs a folder"), folder)
     os.makedirs(os.path.join(folder, KEY), exist_ok=True)
     paths = []
     for s in students:
@@ -151,11 +155,11 @@ def write_class(spec, students, folder, course_seed, blank, scope, write, vary=(
 def submissions(folder: str) -> list[str]:
     """The workbooks to grade: every .xlsx of the folder but graded copies and the gradebook."""
     if not os.path.isdir(folder):
-        raise SheetnetError("no such folder", folder)
+        raise SheetnetError(_("no such folder"), folder)
     names = sorted(f for f in os.listdir(folder) if f.lower().endswith(".xlsx") and not f.startswith((".", "~$"))
                    and not f.endswith(".graded.xlsx") and f != "gradebook.xlsx")
     if not names:
-        raise SheetnetError("no .xlsx workbooks to grade", folder)
+        raise SheetnetError(_("no .xlsx workbooks to grade"), folder)
     return [os.path.join(folder, f) for f in names]
 
 
@@ -175,7 +179,7 @@ def gradebook_rows(folder: str, rtol=None, digits=None, warn=print, graded=False
         try:
             book = open_book(path)
             if not book.exercise:
-                raise SheetnetError("not an exercise (written by `sheetnet exercise`)", os.path.basename(path))
+                raise SheetnetError(_("not an exercise (written by `sheetnet exercise`)"), os.path.basename(path))
             answers = grade(book, rtol=rtol, digits=digits)
             if graded:
                 base = os.path.splitext(os.path.basename(path))[0]

@@ -44,8 +44,9 @@ def runs(spec, epochs: int | None = None) -> dict:
     out = {}
     for label, changes in sweep(spec.compare):
         if len(label) > SHEET_LABEL:
-            raise SpecError(f"the run '{label}' needs a name of at most {SHEET_LABEL} characters for its sheets: "
-                            "compare fewer settings at once", f"{os.path.basename(spec.path)}, [compare]")
+            raise SpecError(_("the run '{label}' needs a name of at most {sheet_label} characters for its sheets: "
+                              "compare fewer settings at once").format(
+                label=label, sheet_label=SHEET_LABEL), f"{os.path.basename(spec.path)}, [compare]")
         run = spec
         if "activation" in changes:
             run = with_hidden_activation(run, changes.pop("activation"))

@@ -18,6 +18,7 @@ from .engine.evaluate import right, target_kind
 from .engine.training import Model
 from .errors import SheetnetError
 from .spec.data import numbers, read_table
+from .i18n import _
 
 
 @dataclass
@@ -70,9 +71,10 @@ def predict(spec, theta, path: str) -> Predictions:
     inputs, targets = column_names(spec)
     missing = [c for c in inputs if c not in header]
     if missing:
-        raise SheetnetError(f"no column {missing[0]!r}: the network's inputs are " + ", ".join(inputs), rel)
+        raise SheetnetError(_("no column {missing}: the network's inputs are ").format(
+            missing=repr(missing[0])) + ", ".join(inputs), rel)
     if not body:
-        raise SheetnetError("the CSV file has a header but no rows", rel)
+        raise SheetnetError(_("the CSV file has a header but no rows"), rel)
     x = numbers(header, body, inputs, rel)
     y = Model(spec).forward(theta, x)[-1][1]
     hits = None

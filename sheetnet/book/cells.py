@@ -19,6 +19,7 @@ from openpyxl.utils.cell import column_index_from_string, coordinate_from_string
 from ..errors import WorkbookError
 from ..limits import (MAX_CELLS_READ, MAX_MEMBER_RATIO, MAX_PARTS, MAX_SHARED_STRINGS, MAX_SHEETS,
                       MAX_UNPACKED)
+from ..i18n import _
 
 MAX_RATIO = MAX_MEMBER_RATIO
 MAX_COL, MAX_ROW = 16_384, 1_048_576  # XFD, Excel's last row
@@ -39,8 +40,9 @@ def damaged_is_error(fn):
         except (ValueError, TypeError, KeyError, IndexError, AttributeError, ZeroDivisionError,
                 OverflowError) as e:
             path = getattr(first, "path", first)
-            raise WorkbookError("the workbook is damaged or edited beyond what sheetnet can read "
-                                f"({e.__class__.__name__}: {_clip(str(e))})", os.path.basename(str(path))) from None
+            raise WorkbookError(_("the workbook is damaged or edited beyond what sheetnet can read ({name}: "
+                                  "{value})").format(
+                name=e.__class__.__name__, value=_clip(str(e))), os.path.basename(str(path))) from None
 
     return wrapper
 
@@ -57,20 +59,21 @@ def open_xlsx(path: str) -> zipfile.ZipFile:
     try:
         z = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError) as e:
-        raise WorkbookError(f"not an .xlsx file ({e.__class__.__name__})", path) from None
+        raise WorkbookError(_("not an .xlsx file ({name})").format(name=e.__class__.__name__), path) from None
     total = 0
     if len(z.infolist()) > MAX_PARTS:
-        raise WorkbookError(f"refusing to read an archive of {len(z.infolist()):,} parts (sheetnet's limit is "
-                            f"{MAX_PARTS:,})", path)
+        raise WorkbookError(_("refusing to read an archive of {n:,} parts (sheetnet's limit is {limit:,})").format(
+            n=len(z.infolist()), limit=MAX_PARTS), path)
     for info in z.infolist():
         total += info.file_size
         if info.file_size > 1_000_000 and info.file_size > MAX_RATIO * max(info.compress_size, 1):
-            raise WorkbookError(f"refusing to unpack {info.filename}: it expands {info.file_size:,} bytes "
-                                "from almost nothing", path)
+            raise WorkbookError(_("refusing to unpack {filename}: it expands {file_size:,} bytes from almost "
+                                  "nothing").format(filename=info.filename, file_size=info.file_size), path)
     if total > MAX_UNPACKED:
-        raise WorkbookError(f"refusing to unpack {total:,} bytes (sheetnet's limit is {MAX_UNPACKED:,})", path)
+        raise WorkbookError(_("refusing to unpack {total:,} bytes (sheetnet's limit is {limit:,})").format(
+            total=total, limit=MAX_UNPACKED), path)
     if "xl/workbook.xml" not in z.namelist():
-        raise WorkbookError("not an .xlsx workbook (no xl/workbook.xml)", path)
+        raise WorkbookError(_("not an .xlsx workbook (no xl/workbook.xml)"), path)
     return z
 
 
@@ -86,7 +89,7 @@ def sheet_paths(z: zipfile.ZipFile) -> list[tuple[str, str]]:
     out = []
     for el in wb.iter():
         if len(out) > MAX_SHEETS:
-            raise WorkbookError(f"more than {MAX_SHEETS:,} sheets (sheetnet's limit)")
+            raise WorkbookError(_("more than {limit:,} sheets (sheetnet's limit)").format(limit=MAX_SHEETS))
         if _local(el.tag) == "sheet":
             t = target.get(el.get(_NS_REL))
             if t in z.namelist():
@@ -98,9 +101,10 @@ def _shared_strings(z) -> list[str]:
     if "xl/sharedStrings.xml" not in z.namelist():
         return []
     out = []
-    for _, el in iterparse(z.open("xl/sharedStrings.xml")):
+    for _event, el in iterparse(z.open("xl/sharedStrings.xml")):
         if len(out) > MAX_SHARED_STRINGS:
-            raise WorkbookError(f"more than {MAX_SHARED_STRINGS:,} shared strings (sheetnet's limit)")
+            raise WorkbookError(_("more than {limit:,} shared strings (sheetnet's limit)").format(
+                limit=MAX_SHARED_STRINGS))
         if _local(el.tag) == "si":
             out.append("".join(t.text or "" for t in el.iter() if _local(t.tag) == "t"))
             el.clear()
@@ -139,13 +143,14 @@ class _Budget:
     def member(self, info):
         self.bytes += info.file_size
         if self.bytes > MAX_UNPACKED:
-            raise WorkbookError(f"refusing to unpack more than {MAX_UNPACKED:,} bytes in all (sheetnet's limit; "
-                                "several sheets may share one large part)", self.path)
+            raise WorkbookError(_("refusing to unpack more than {limit:,} bytes in all (sheetnet's limit; several "
+                                  "sheets may share one large part)").format(limit=MAX_UNPACKED), self.path)
 
     def cell(self):
         self.cells += 1
         if self.cells > MAX_CELLS_READ:
-            raise WorkbookError(f"more than {MAX_CELLS_READ:,} cells (sheetnet's limit)", self.path)
+            raise WorkbookError(_("more than {limit:,} cells (sheetnet's limit)").format(
+                limit=MAX_CELLS_READ), self.path)
 
 
 def read_cells(path: str, sheets=None) -> dict[str, dict[tuple[int, int], tuple[str | None, object]]]:
@@ -163,11 +168,14 @@ def read_cells(path: str, sheets=None) -> dict[str, dict[tuple[int, int], tuple[
         raise
     except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, KeyError, ParseError,
             DefusedXmlException, CellCoordinatesException, ValueError, TypeError, IndexError, OSError) as e:
-        raise WorkbookError(f"damaged .xlsx file ({e.__class__.__name__}: {_clip(str(e))})", path) from None
+        raise WorkbookError(_("damaged .xlsx file ({name}: {value})").format(
+            name=e.__class__.__name__, value=_clip(str(e))), path) from None
     except RuntimeError as e:  # zipfile: an encrypted part
-        raise WorkbookError(f"cannot read an encrypted or password-protected part ({_clip(str(e))})", path) from None
+        raise WorkbookError(_("cannot read an encrypted or password-protected part ({value})").format(
+            value=_clip(str(e))), path) from None
     except NotImplementedError as e:  # zipfile: a compression method it does not know
-        raise WorkbookError(f"a part uses a compression sheetnet cannot unpack ({_clip(str(e))})", path) from None
+        raise WorkbookError(_("a part uses a compression sheetnet cannot unpack ({value})").format(
+            value=_clip(str(e))), path) from None
 
 
 def _clip(text: str, n: int = 120) -> str:

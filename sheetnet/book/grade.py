@@ -318,11 +318,13 @@ def write_graded_copy(src: str, dst: str, answers: list[Answer], teacher: bool =
     try:
         wb = openpyxl.load_workbook(src)
     except Exception as e:  # a damaged part openpyxl needs that sheetnet's own reading skips (styles, docProps)
-        raise WorkbookError(f"damaged .xlsx file: cannot copy it for grading ({e.__class__.__name__})", src) from None
+        raise WorkbookError(_("damaged .xlsx file: cannot copy it for grading ({name})").format(
+            name=e.__class__.__name__), src) from None
     for a in answers:
         cell = wb[a.sheet][a.cell]
         cell.fill = fills[a.ok]
-        text = a.verdict_text + (": " + _("expected {value}").format(value=f"{a.expected:.9g}") if teacher else "") \
+        text = a.verdict_text + (": " + _("expected {value}").format(
+            value=f"{a.expected:.9g}") if teacher else "") \
             + ("\n" + _("hint: {hint}").format(hint=a.hint) if a.hint else "")
         cell.comment = Comment(text, "sheetnet", width=320, height=90)
     with atomic_path(dst, suffix=".xlsx.part") as tmp:

@@ -20,11 +20,12 @@ from ..engine.budget import check_budget
 from ..limits import MAX_SPEC_LINES, MAX_STEPS
 from ..engine.network import with_parameters
 from ..engine.training import Model, Start, batches, sample_orders, train
-from ..errors import SpecError, WorkbookError
+from ..errors import at_cell, SpecError, WorkbookError
 from ..sheet.exercise import Scope
 from ..sheet.layout import (DATA, EXERCISE_SECTIONS, FORMAT_VERSION, HISTORY, META, META_SPEC_ROW, PARAMS, SETTING_NAMES,
                             SETTINGS, Cell, Sheets, choose_layout, sheet_name)
 from ..spec import Spec, parse_spec
+from ..i18n import _
 
 FORMAT_VERSIONS = (FORMAT_VERSION,)  # the hidden sheet's layouts this reader knows
 SETTING_KEYS = {"lr": "lr", "momentum": "momentum", "beta1": "beta1", "beta2": "beta2", "alpha": "alpha",
@@ -65,15 +66,19 @@ class Book:
         """The stored number of an input cell, or a one-line error naming the cell."""
         formula, value = self.found(cell)
         if isinstance(value, Error):
-            raise WorkbookError(f"{what}: the cell shows the error {value}, not a number", self.where(cell))
+            raise WorkbookError(_("{what}: the cell shows the error {value}, not a number").format(
+                what=what, value=value), self.where(cell))
         if value is None:
-            raise WorkbookError(f"{what}: the cell is empty" + (" (a formula without a stored value: "
-                                "open and save it in Excel or LibreOffice, or run `sheetnet recalc`)" if formula else ""),
+            raise WorkbookError(_("{what}: the cell is empty").format(
+                what=what) + (_(" (a formula without a stored value: open and save it in Excel or LibreOffice, "
+                                 "or run `sheetnet recalc`)") if formula else ""),
                                 self.where(cell))
         if isinstance(value, bool) or not isinstance(value, float):
-            raise WorkbookError(f"{what}: expected a number, found {value!r}", self.where(cell))
+            raise WorkbookError(_("{what}: expected a number, found {value}").format(
+                what=what, value=repr(value)), self.where(cell))
         if not math.isfinite(value):
-            raise WorkbookError(f"{what}: expected a finite number, found {value}", self.where(cell))
+            raise WorkbookError(_("{what}: expected a finite number, found {value}").format(
+                what=what, value=value), self.where(cell))
         return value
 
 
@@ -83,8 +88,9 @@ def _meta_count(meta, row: int, what: str, name: str) -> int:
     value = 0.0 if value is None else value
     if isinstance(value, bool) or not isinstance(value, float) or not value.is_integer() \
             or not 0 <= value <= MAX_STEPS:
-        raise WorkbookError(f"{what} must be a whole number from 0 to {MAX_STEPS:,}, found {str(value)[:40]!r}",
-                            f"{name}, sheet '{META}', cell B{row + 1}")
+        raise WorkbookError(_("{what} must be a whole number from 0 to {limit:,}, found {value}").format(
+            what=what, limit=MAX_STEPS, value=repr(str(value)[:40])),
+                            _("{name}, sheet '{meta}', cell B{value}").format(name=name, meta=META, value=row + 1))
     return int(value)
 
 
@@ -93,57 +99,62 @@ def _refuse_a_comparison(meta, name):
     reads those), or a workbook of another format."""
     layout = meta.get((1, 1), (None, "auto"))[1]
     if layout == "function":
-        raise WorkbookError("a workbook of gradient descent on a function: sheetnet.function.book reads it", name)
+        raise WorkbookError(_("a workbook of gradient descent on a function: sheetnet.function.book reads it"),
+            name)
     if layout == "comparison":
-        raise WorkbookError("a comparison of several runs (sheetnet compare): read, resume and audit take the "
-                            "workbook of one run", name)
+        raise WorkbookError(_("a comparison of several runs (sheetnet compare): read, resume and audit take the "
+                              "workbook of one run"), name)
     version = meta.get((0, 1), (None, None))[1]
     version = int(version) if isinstance(version, float) and version.is_integer() else version
     if meta.get((0, 0), (None, None))[1] == "sheetnet" and version != FORMAT_VERSION:
-        raise WorkbookError(f"written by another version of sheetnet (workbook format {str(version)[:20]}, this one "
-                            f"reads {FORMAT_VERSION}): write it again with `sheetnet train`", f"{name}, sheet '{META}', cell B1")
+        raise WorkbookError(_("written by another version of sheetnet (workbook format {value}, this one reads "
+                              "{format_version}): write it again with `sheetnet train`").format(
+            value=str(version)[:20], format_version=FORMAT_VERSION), at_cell(name, META, "B1"))
 
 
 @damaged_is_error
 def open_book(path: str) -> Book:
     """Read a workbook sheetnet wrote (and a person may have edited since)."""
     if not os.path.isfile(path):
-        raise WorkbookError("no such file", path)
+        raise WorkbookError(_("no such file"), path)
     name = os.path.basename(path)
     _refuse_a_comparison(read_cells(path, sheets=[META]).get(META, {}), name)  # before reading it all
     cells = read_cells(path)
     if META not in cells:
-        raise WorkbookError(f"not a sheetnet workbook: no sheet '{META}'", name)
+        raise WorkbookError(_("not a sheetnet workbook: no sheet '{meta}'").format(meta=META), name)
     meta = cells[META]
     if meta.get((0, 0), (None, None))[1] != "sheetnet":
-        raise WorkbookError(f"not a sheetnet workbook: sheet '{META}' is not sheetnet's", name)
+        raise WorkbookError(_("not a sheetnet workbook: sheet '{meta}' is not sheetnet's").format(meta=META), name)
     layout_name = meta.get((1, 1), (None, "auto"))[1]
     language = _language(meta)  # the sheets are named in it
     for sheet in (sheet_name(s, language) for s in (SETTINGS, DATA, PARAMS)):
         if sheet not in cells:
-            raise WorkbookError(f"not a sheetnet workbook: no sheet '{sheet}'", name)
+            raise WorkbookError(_("not a sheetnet workbook: no sheet '{sheet}'").format(sheet=sheet), name)
     version = meta.get((0, 1), (None, None))[1]
     if version not in FORMAT_VERSIONS:
-        raise WorkbookError(f"a workbook of format version {str(version)[:20]!r}; this sheetnet reads version "
-                            + ", ".join(map(str, FORMAT_VERSIONS)), f"{name}, sheet '{META}', cell B1")
+        raise WorkbookError(_("a workbook of format version {value}; this sheetnet reads version ").format(
+            value=repr(str(version)[:20])) + ", ".join(map(str, FORMAT_VERSIONS)), at_cell(name, META, "B1"))
     exercise = meta.get((2, 1), (None, ""))[1] or ""
     parts = tuple(s for s in str(exercise).split(",") if s)
     for part in parts:
         if part not in EXERCISE_SECTIONS:
-            raise WorkbookError(f"unknown exercise part {part[:40]!r}; expected some of "
-                                + ", ".join(EXERCISE_SECTIONS), f"{name}, sheet '{META}', cell B3")
+            raise WorkbookError(_("unknown exercise part {part}; expected some of ").format(
+                part=repr(part[:40])) + ", ".join(EXERCISE_SECTIONS), at_cell(name, META, "B3"))
     start_step = _meta_count(meta, 3, "start_step", name)
     start_epoch = _meta_count(meta, 4, "start_epoch", name)
     lines = [str(v) for (r, c), (_, v) in sorted(meta.items()) if r >= META_SPEC_ROW and c == 1 and v is not None]
     if len(lines) > MAX_SPEC_LINES:
-        raise WorkbookError(f"the spec stored in sheet '{META}' has more than {MAX_SPEC_LINES:,} lines", name)
+        raise WorkbookError(_("the spec stored in sheet '{meta}' has more than {limit:,} lines").format(
+            meta=META, limit=MAX_SPEC_LINES), name)
     try:
         spec = parse_spec(tomllib.loads("\n".join(lines)), path=name)
         check_budget(spec, workbook=True, where=name)
     except (tomllib.TOMLDecodeError, SpecError) as e:
-        raise WorkbookError(f"the spec stored in sheet '{META}' is damaged: {e}", name) from None
+        raise WorkbookError(_("the spec stored in sheet '{meta}' is damaged: {e}").format(
+            meta=META, e=e), name) from None
     except RecursionError:
-        raise WorkbookError(f"the spec stored in sheet '{META}' is damaged: nested too deeply", name) from None
+        raise WorkbookError(_("the spec stored in sheet '{meta}' is damaged: nested too deeply").format(
+            meta=META), name) from None
     book = Book(path=path, cells=cells, spec=spec, layout=None, exercise=parts,
                 scope=Scope.parse(meta.get((2, 2), (None, ""))[1]),
                 student=tuple(str(meta.get((2, c), (None, ""))[1] or "") for c in (3, 4)),
@@ -167,8 +178,8 @@ def _check_sheets(book: Book):
     wanted = dict.fromkeys([lay.sheet(k) for k in range(lay.n_steps)] + [lay.sheets.sheet(HISTORY)])
     for sheet in wanted:
         if sheet not in book.cells:
-            raise WorkbookError(f"the sheet '{sheet}' is missing (renamed or deleted); sheetnet finds the run's "
-                                "cells by their sheet names", os.path.basename(book.path))
+            raise WorkbookError(_("the sheet '{sheet}' is missing (renamed or deleted); sheetnet finds the run's "
+                                  "cells by their sheet names").format(sheet=sheet), os.path.basename(book.path))
 
 
 def _edited_spec(book: Book, spec: Spec, sheets) -> Spec:
@@ -183,7 +194,8 @@ def _edited_spec(book: Book, spec: Spec, sheets) -> Spec:
         cell = sheets.setting(key)
         raise WorkbookError(e.message, book.where(cell) + f" ({SETTING_NAMES[key]})") from None
     if settings["delta"] <= 0:
-        raise WorkbookError(f"must be > 0, got {settings['delta']}", book.where(sheets.setting("delta")))
+        raise WorkbookError(_("must be > 0, got {delta}").format(
+            delta=settings['delta']), book.where(sheets.setting("delta")))
     spec = spec.with_train(**train_changes)
     spec = dataclasses.replace(spec, loss=dataclasses.replace(spec.loss, delta=settings["delta"]))
     n, n_in, n_out = len(spec.data.inputs), spec.layers[0].size, spec.layers[-1].size

@@ -15,6 +15,7 @@ import os
 from ..errors import SpecError
 from ..limits import MAX_STEPS, MAX_TRACE_BYTES, MAX_WORKBOOK_CELLS
 from ..ops import OPTIMIZERS
+from ..i18n import _
 
 
 def n_steps(spec, epochs: int | None = None) -> int:
@@ -55,13 +56,15 @@ def check_budget(spec, record: bool = True, workbook: bool = False, where: str |
     epochs = spec.train.epochs
     steps = n_steps(spec)
     if workbook and workbook_cells(spec) > MAX_WORKBOOK_CELLS:
-        raise SpecError(f"epochs = {epochs:,} with a workbook: it would need about {workbook_cells(spec):.2g} "
-                        f"cells, more than sheetnet writes ({MAX_WORKBOOK_CELLS:.2g}, about 400 MB; Excel holds "
-                        "at most 1,048,576 rows per sheet); choose fewer epochs or leave out -o", where)
+        raise SpecError(_("epochs = {epochs:,} with a workbook: it would need about {value:.2g} cells, more than "
+                          "sheetnet writes ({limit:.2g}, about 400 MB; Excel holds at most 1,048,576 rows per "
+                          "sheet); choose fewer epochs or leave out -o").format(
+            epochs=epochs, value=workbook_cells(spec), limit=MAX_WORKBOOK_CELLS), where)
     if steps > MAX_STEPS:
-        raise SpecError(f"epochs = {epochs:,} means {steps:,} optimizer steps, more than sheetnet's limit of "
-                        f"{MAX_STEPS:,}; choose fewer epochs", where)
+        raise SpecError(_("epochs = {epochs:,} means {steps:,} optimizer steps, more than sheetnet's limit of "
+                          "{limit:,}; choose fewer epochs").format(
+            epochs=epochs, steps=steps, limit=MAX_STEPS), where)
     if record and trace_bytes(spec) > MAX_TRACE_BYTES:
-        raise SpecError(f"recording every value of {steps:,} steps would need about {trace_bytes(spec) / 1e9:.3g} GB "
-                        f"of memory, more than sheetnet's limit of {MAX_TRACE_BYTES / 1e9:.3g} GB; choose fewer "
-                        "epochs", where)
+        raise SpecError(_("recording every value of {steps:,} steps would need about {value:.3g} GB of memory, "
+                          "more than sheetnet's limit of {value2:.3g} GB; choose fewer epochs").format(
+            steps=steps, value=trace_bytes(spec) / 1e9, value2=MAX_TRACE_BYTES / 1e9), where)

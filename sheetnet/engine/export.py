@@ -32,6 +32,7 @@ import math
 import tomllib
 
 import numpy as np
+from ..i18n import _
 
 FORMAT = "sheetnet-trace"
 VERSION = 2  # 2: steps and epochs numbered from 1, as the workbook numbers them
@@ -180,11 +181,11 @@ def check_trace_path(path: str) -> None:
 
     from ..errors import SheetnetError
     if not path.lower().endswith(".json"):
-        raise SheetnetError("the trace export must be a .json file", path)
+        raise SheetnetError(_("the trace export must be a .json file"), path)
     if not os.path.isdir(os.path.dirname(os.path.abspath(path))):
-        raise SheetnetError("the folder does not exist", path)
+        raise SheetnetError(_("the folder does not exist"), path)
     if os.path.isdir(path):
-        raise SheetnetError("is a directory", path)
+        raise SheetnetError(_("is a directory"), path)
 
 
 def save_trace(trace, path: str) -> None:
@@ -209,9 +210,10 @@ def load_trace(path: str):
         with open(path, encoding="utf-8") as fh:
             doc = json.load(fh)
     except (OSError, ValueError) as e:
-        raise SpecError(f"cannot read the trace export ({e.__class__.__name__}: {e})", path) from None
+        raise SpecError(_("cannot read the trace export ({name}: {e})").format(
+            name=e.__class__.__name__, e=e), path) from None
     if not isinstance(doc, dict) or doc.get("format") != FORMAT or doc.get("version") != VERSION:
-        raise SpecError(f"not a {FORMAT} version {VERSION} file", path)
+        raise SpecError(_("not a {format} version {version} file").format(format=FORMAT, version=VERSION), path)
     spec = parse_spec(tomllib.loads(doc["spec"]), path=path)
     model = Model(spec)
 

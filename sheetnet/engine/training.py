@@ -28,6 +28,7 @@ from ..limits import MAX_STORED, MAX_VALUE
 from ..ops import ACTIVATIONS, LOSSES, OPTIMIZERS
 from ..spec import Spec
 from .trace import Trace
+from ..i18n import _
 
 
 def batches(spec: Spec) -> list[tuple[int, int, int]]:
@@ -119,7 +120,7 @@ class Model:
                 maps = conv.conv_forward(self._image(a), self._kernels(l, W), b)
                 z = _into(conv.flatten_maps(maps), zl)
             else:  # maxpool: the maximum of each p×p window (z = a: no activation)
-                pooled, _ = conv.maxpool_forward(self._maps(l - 1, a), self.spec.layers[l + 1].pool)
+                pooled, _argmax = conv.maxpool_forward(self._maps(l - 1, a), self.spec.layers[l + 1].pool)
                 z = _into(conv.flatten_maps(pooled), zl)
             a = act.fn(z, out=None if as_ is None else as_[l])
             res.append((z, a))
@@ -178,7 +179,7 @@ class Model:
         for l in range(last, -1, -1):
             deltas[l] = delta
             a_prev = za[l - 1][1] if l > 0 else x
-            gW, _, gb = grads[l]
+            gW, _gz, gb = grads[l]
             kind = self.kinds[l]
             if kind == "dense":
                 np.matmul(delta.T, a_prev, out=gW)
@@ -195,7 +196,7 @@ class Model:
                 dout = None if out is None else out[l - 1]
                 if kind == "maxpool":  # each window's δ goes to its first maximum (torch's rule)
                     maps = self._maps(l - 1, al)
-                    _, argmax = conv.maxpool_forward(maps, self.spec.layers[l + 1].pool)
+                    _pooled, argmax = conv.maxpool_forward(maps, self.spec.layers[l + 1].pool)
                     back = conv.maxpool_backward(self._maps(l, delta), argmax, self.spec.layers[l + 1].pool,
                                                  maps.shape)
                     delta = _into(back.reshape(len(delta), -1), dout)
@@ -295,9 +296,10 @@ def train(spec: Spec, record: bool = True, progress=None, start: Start | None = 
     offset = start.step if start is not None else 0
     where = os.path.basename(spec.path or "") or None
     if epoch == 0:
-        raise Diverged(f"the run diverges at step {offset + k + 1} ({what}: not finite, or too large for a "
-                       "spreadsheet) before its first epoch is complete, so there is nothing to keep; lower the "
-                       "learning rate, or the size of the starting weights or the data", where)
+        raise Diverged(_("the run diverges at step {value} ({what}: not finite, or too large for a spreadsheet) "
+                         "before its first epoch is complete, so there is nothing to keep; lower the learning "
+                         "rate, or the size of the starting weights or the data").format(
+            value=offset + k + 1, what=what), where)
     kept = train(spec.with_train(epochs=epoch), record=record, progress=progress, start=start)
     kept.diverged_at = offset + k + 1
     kept.diverged_loss = loss
@@ -337,7 +339,7 @@ def _train(spec: Spec, record, progress, start):
         x, t = X[lo:hi], T[lo:hi]
         zs, as_, ds, per_sample_out = trace.outputs(k)
         za = model.forward(theta, x, out=(zs, as_))
-        _, batch_loss, penalty = model.losses(theta, za, t, out=per_sample_out)
+        _per_sample, batch_loss, penalty = model.losses(theta, za, t, out=per_sample_out)
         model.backward(theta, x, za, t, grad, out=ds)
         g = grad if trainable is None else np.multiply(grad, trainable, out=masked)
         shown = optimizer.update(theta, g, state, lr_e[e], start.step + k + 1, hp, work=work)

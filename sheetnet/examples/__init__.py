@@ -35,7 +35,7 @@ def example(name: str) -> Spec:
     path = example_path(name)
     if path is None:
         from ..errors import SpecError, suggest
-        raise SpecError(f"no built-in example {name!r}" + suggest(name, example_names()))
+        raise SpecError(_("no built-in example {name}").format(name=repr(name)) + suggest(name, example_names()))
     from ..spec import load_spec
     return load_spec(path)
 
@@ -57,8 +57,8 @@ def resolve(arg: str):
             arg = os.path.join(FUNCTIONS, arg + ".toml")
         elif not arg.endswith(".toml") and os.sep not in arg and "/" not in arg:
             from ..errors import SpecError, suggest
-            raise SpecError("no such spec file or built-in example"
-                            + suggest(arg, example_names() + function_example_names()), arg)
+            raise SpecError(_("no such spec file or built-in example")
+                 + suggest(arg, example_names() + function_example_names()), arg)
     from ..function.spec import is_function_spec, parse_function_spec
     from ..spec.parse import parse_spec, read_toml
 

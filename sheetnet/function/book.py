@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from ..book.cells import Error, damaged_is_error, read_cells
 from ..book.grade import Answer, Tolerance, judge
-from ..errors import SpecError, WorkbookError
+from ..errors import at_cell, SpecError, WorkbookError
 from ..i18n import _
 from ..ops.evaluate import BLANK, evaluate
 from ..sheet.layout import qualified
@@ -64,16 +64,19 @@ def open_function_book(path: str) -> FunctionBook:
     meta = cells.get(META, {})
     version = meta.get((0, 1), (None, None))[1]
     if version != FORMAT_VERSION:
-        raise WorkbookError(f"written by another version of sheetnet (function workbook format {str(version)[:20]}, "
-                            f"this one reads {FORMAT_VERSION})", f"{name}, sheet '{META}', cell B1")
+        raise WorkbookError(_("written by another version of sheetnet (function workbook format {value}, this one "
+                              "reads {format_version})").format(
+            value=str(version)[:20], format_version=FORMAT_VERSION), at_cell(name, META, "B1"))
     for sheet in (SETTINGS, STEPS):
         if sheet not in cells:
-            raise WorkbookError(f"not a sheetnet function workbook: no sheet '{sheet}'", name)
+            raise WorkbookError(_("not a sheetnet function workbook: no sheet '{sheet}'").format(
+                sheet=sheet), name)
     text = meta.get((2, 1), (None, None))[1]
     try:
         stored = parse_function_spec(tomllib.loads(text if isinstance(text, str) else ""), path=name)
     except (tomllib.TOMLDecodeError, SpecError) as e:
-        raise WorkbookError(f"the spec stored in sheet '{META}' is damaged: {e}", f"{name}, sheet '{META}', cell B3") \
+        raise WorkbookError(_("the spec stored in sheet '{meta}' is damaged: {e}").format(
+            meta=META, e=e), at_cell(name, META, "B3")) \
             from None
     exercise = meta.get((3, 0), (None, None))[1] == "exercise"
     book = FunctionBook(path, cells, stored, stored, exercise)
@@ -90,13 +93,15 @@ def _edited(book: FunctionBook, spec):
 
     def value(label):
         if label not in by_name:
-            raise WorkbookError(f"the input {label!r} is missing from column A", f"{book.name}, sheet '{SETTINGS}'")
+            raise WorkbookError(_("the input {label} is missing from column A").format(
+                label=repr(label)), f"{book.name}, sheet '{SETTINGS}'")
         r, _c = by_name[label]
         formula, v = settings.get((r, 1), (None, None))
         if formula is not None:
             v = _Values(book).number(SETTINGS, r, 1)
         if isinstance(v, Error) or not isinstance(v, float) or isinstance(v, bool) or not math.isfinite(v):
-            raise WorkbookError(f"{label}: expected a finite number, found {str(v)[:40]!r}",
+            raise WorkbookError(_("{label}: expected a finite number, found {value}").format(
+                label=label, value=repr(str(v)[:40])),
                                 f"{book.name}, sheet '{SETTINGS}', cell B{r + 1}")
         return v
 
@@ -107,7 +112,8 @@ def _edited(book: FunctionBook, spec):
     try:
         return parse_function_spec(raw, path=book.name)
     except SpecError as e:
-        raise WorkbookError(f"the Settings sheet: {e.message}", f"{book.name}, sheet '{SETTINGS}'") from None
+        raise WorkbookError(_("the Settings sheet: {message}").format(
+            message=e.message), f"{book.name}, sheet '{SETTINGS}'") from None
 
 
 class _Values:

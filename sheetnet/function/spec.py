@@ -26,11 +26,12 @@ from dataclasses import dataclass
 import numpy as np
 import sympy as sp
 
-from ..errors import SpecError, suggest
+from ..errors import at_key, SpecError, suggest
 from ..spec.checks import as_number, as_table, no_unknown
 from ..spec.settings import TRAIN_DEFAULTS, Train, parse_train
 from .expression import ExpressionError, parse
 from .printing import numpy_function
+from ..i18n import _
 
 TOP_KEYS = ("name", "function", "train", "compare")
 FUNCTION_KEYS = ("f", "start")
@@ -79,32 +80,38 @@ def parse_function_spec(raw: dict, path: str = "<spec>") -> FunctionSpec:
     no_unknown(raw, TOP_KEYS, fname)
     name = raw.get("name", "")
     if not isinstance(name, str):
-        raise SpecError("must be a string", f"{fname}, key 'name'")
+        raise SpecError(_("must be a string"), at_key(fname, "name"))
     t = as_table(raw["function"], "[function]", fname)
     where = f"{fname}, [function]"
     no_unknown(t, FUNCTION_KEYS, where)
     for key in FUNCTION_KEYS:
         if key not in t:
-            raise SpecError(f"missing required key '{key}'", where)
+            raise SpecError(_("missing required key '{key}'").format(key=key), where)
     text = t["f"]
     if not isinstance(text, str):
-        raise SpecError("expected the function as a string, e.g. f = \"x^2 + y^2\"", f"{where} key 'f'")
+        raise SpecError(_("expected the function as a string, e.g. f = \"x^2 + y^2\""),
+            _("{where} key 'f'").format(where=where))
     start = t["start"]
     if not isinstance(start, dict) or not start:
-        raise SpecError("expected a table of starting values, e.g. start = { x = 3, y = 2 }", f"{where} key 'start'")
+        raise SpecError(_("expected a table of starting values, e.g. start = { x = 3, y = 2 }"),
+            _("{where} key 'start'").format(where=where))
     variables = tuple(start)
     for v in variables:
         if not v.isidentifier() or v in ("pi",) or v in _reserved():
-            raise SpecError(f"{v!r} cannot be a variable name", f"{where} key 'start'")
-    values = np.array([as_number(start[v], f"{where} key 'start', variable {v!r}") for v in variables])
+            raise SpecError(_("{v} cannot be a variable name").format(
+                v=repr(v)), _("{where} key 'start'").format(where=where))
+    values = np.array([as_number(start[v], _("{where} key 'start', variable {v}").format(
+        where=where, v=repr(v))) for v in variables])
     try:
         expr = parse(text, variables)
     except ExpressionError as e:
-        raise SpecError(f"{e.message} (column {e.column} of {text!r})", f"{where} key 'f'") from None
+        raise SpecError(_("{message} (column {column} of {text})").format(
+            message=e.message, column=e.column, text=repr(text)), _("{where} key 'f'").format(where=where)) from None
     unused = [v for v in variables if sp.Symbol(v, real=True) not in expr.free_symbols]
     if unused:
-        raise SpecError(f"the function does not use the variable {unused[0]!r} of the start point",
-                        f"{where} key 'start'")
+        raise SpecError(_("the function does not use the variable {unused} of the start point").format(
+            unused=repr(unused[0])),
+                        _("{where} key 'start'").format(where=where))
     train = _parse_train(as_table(raw.get("train", {}), "[train]", fname), fname)
     spec = FunctionSpec(text=text, variables=variables, start=values, train=train, name=name, path=path)
     _check_start(spec, where)
@@ -122,11 +129,12 @@ def _parse_train(t: dict, fname: str) -> Train:
     for key in t:
         if key not in TRAIN_KEYS:
             hint = " (a function spec counts steps: use 'steps')" if key == "epochs" else suggest(key, TRAIN_KEYS)
-            raise SpecError(f"unknown key {key!r}" + hint, where)
+            raise SpecError(_("unknown key {key}").format(key=repr(key)) + hint, where)
     raw = {k: v for k, v in t.items() if k != "steps"}
-    steps = as_number(t.get("steps", 10), f"{where} key 'steps'", integer=True)
+    steps = as_number(t.get("steps", 10), _("{where} key 'steps'").format(where=where), integer=True)
     if not 1 <= steps <= MAX_STEPS:
-        raise SpecError(f"must be between 1 and {MAX_STEPS:,}, got {steps}", f"{where} key 'steps'")
+        raise SpecError(_("must be between 1 and {limit:,}, got {steps}").format(
+            limit=MAX_STEPS, steps=steps), _("{where} key 'steps'").format(where=where))
     raw["epochs"] = steps
     return parse_train(raw, fname)
 
@@ -138,10 +146,12 @@ def _check_start(spec: FunctionSpec, where: str):
         value = float(numpy_function(spec.expr, syms)(*spec.start))
         grads = [float(numpy_function(g, syms)(*spec.start)) for g in spec.gradient()]
     if not math.isfinite(value):
-        raise SpecError(f"f is not finite at the start point ({value})", f"{where} key 'start'")
+        raise SpecError(_("f is not finite at the start point ({value})").format(
+            value=value), _("{where} key 'start'").format(where=where))
     for v, g in zip(spec.variables, grads):
         if not math.isfinite(g):
-            raise SpecError(f"∂f/∂{v} is not finite at the start point ({g})", f"{where} key 'start'")
+            raise SpecError(_("∂f/∂{v} is not finite at the start point ({g})").format(
+                v=v, g=g), _("{where} key 'start'").format(where=where))
 
 
 def _parse_compare(t: dict, fname: str, train: Train) -> tuple:
@@ -150,12 +160,13 @@ def _parse_compare(t: dict, fname: str, train: Train) -> tuple:
 
     out = []
     for key, value in t.items():
-        where = f"{fname}, [compare] key {key!r}"
+        where = _("{fname}, [compare] key {key}").format(fname=fname, key=repr(key))
         if isinstance(value, list):
             if key not in ("lr", "optimizer"):
-                raise SpecError(f"cannot compare over {key!r} for a function; choose lr or optimizer", where)
+                raise SpecError(_("cannot compare over {key} for a function; choose lr or optimizer").format(
+                    key=repr(key)), where)
             if not value:
-                raise SpecError("expected a list of at least one value", where)
+                raise SpecError(_("expected a list of at least one value"), where)
             for i, v in enumerate(value, start=1):
                 try:
                     parse_train({**dataclasses.asdict(train), key: v, **({"eps": None} if key == "optimizer" else {})},
@@ -167,10 +178,10 @@ def _parse_compare(t: dict, fname: str, train: Train) -> tuple:
             OPTIMIZERS.get_named(key, where)
             lr = as_number(value, where)
             if lr <= 0:
-                raise SpecError(f"a learning rate must be > 0, got {lr}", where)
+                raise SpecError(_("a learning rate must be > 0, got {lr}").format(lr=lr), where)
             out.append((key, lr))
     if len({isinstance(v, tuple) for _, v in out}) > 1:
-        raise SpecError("give either optimizers with their learning rates or lists of values, not both",
+        raise SpecError(_("give either optimizers with their learning rates or lists of values, not both"),
                         f"{fname}, [compare]")
     return tuple(out)
 

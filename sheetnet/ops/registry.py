@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..errors import SpecError, suggest
+from ..i18n import _
 
 
 class Registry(dict):
@@ -21,4 +22,5 @@ class Registry(dict):
         try:
             return self[name]
         except (KeyError, TypeError):
-            raise SpecError(f"unknown {self.kind} {name!r}" + suggest(name, self), where) from None
+            raise SpecError(_("unknown {kind} {name}").format(
+                kind=self.kind, name=repr(name)) + suggest(name, self), where) from None

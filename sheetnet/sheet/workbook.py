@@ -62,19 +62,19 @@ def check_output_path(path: str, reading=None):
     """Refuse what cannot end well before any work is done; never write over a file being
     read (``reading``: one path or several)."""
     if not path:
-        raise WorkbookError("the output file name is empty", "-o")
+        raise WorkbookError(_("the output file name is empty"), "-o")
     for src in (reading,) if isinstance(reading, str) else (reading or ()):
         if os.path.exists(path) and os.path.exists(src) and os.path.samefile(path, src):
             what = "the workbook being read" if src.lower().endswith((".xlsx", ".xlsm")) else \
                 "a file this command reads (the spec or its data)"
-            raise WorkbookError(f"refusing to write over {what}; choose another output", path)
+            raise WorkbookError(_("refusing to write over {what}; choose another output").format(what=what), path)
     if not path.lower().endswith(".xlsx"):
-        raise WorkbookError("the output must be an .xlsx file", path)
+        raise WorkbookError(_("the output must be an .xlsx file"), path)
     parent = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(parent):
-        raise WorkbookError("the folder does not exist", path)
+        raise WorkbookError(_("the folder does not exist"), path)
     if os.path.isdir(path):
-        raise WorkbookError("is a directory", path)
+        raise WorkbookError(_("is a directory"), path)
 
 
 def write_workbook(trace, path: str, layout: str = "auto", blank: tuple[str, ...] = (), scope=None,
@@ -115,9 +115,9 @@ def _check_formula_lengths(model, lay, path):
         if lay.materialized(b.kind):
             text = build.formula(b.kind, b.layer, 0, 0, 0)
             if len(text) + 1 > MAX_FORMULA:
-                raise WorkbookError(f"the formula of {NameRefs(lay, model).name(b.kind, b.layer, 0)} would have "
-                                    f"{len(text):,} characters, more than Excel's {MAX_FORMULA:,}: the layer is too "
-                                    "wide for a workbook of formulas", path)
+                raise WorkbookError(_("the formula of {value} would have {n:,} characters, more than Excel's "
+                                      "{limit:,}: the layer is too wide for a workbook of formulas").format(
+                    value=NameRefs(lay, model).name(b.kind, b.layer, 0), n=len(text), limit=MAX_FORMULA), path)
 
 
 class Writer:
@@ -185,8 +185,8 @@ class Writer:
             ws.write_formula(cell.row, cell.col, "=" + text, fmt or self.fmt["value"], value)
             return
         if len(text) + 1 > MAX_FORMULA:
-            raise WorkbookError(f"a formula of {len(text):,} characters is longer than Excel's {MAX_FORMULA:,}: "
-                                "the layer is too wide for a workbook", cell.where())
+            raise WorkbookError(_("a formula of {n:,} characters is longer than Excel's {limit:,}: the layer is "
+                                  "too wide for a workbook").format(n=len(text), limit=MAX_FORMULA), cell.where())
         value = float(value) + 0.0  # no negative zero: spreadsheets have none
         small = value != 0 and abs(value) < 1e-3  # 9 significant digits either way
         ws.write_formula(cell.row, cell.col, "=" + text, fmt or self.fmt["small" if small else "value"], value)
@@ -205,8 +205,9 @@ class Writer:
         if isinstance(value, str):  # an exercise's cell that waits for the student's answers
             return col, value, text, fmt or self.fmt["value"]
         if len(text) >= MAX_FORMULA:
-            raise WorkbookError(f"a formula of {len(text):,} characters is longer than Excel's {MAX_FORMULA:,}: "
-                                "the layer is too wide for a workbook", Cell(sheet, row, col).where())
+            raise WorkbookError(_("a formula of {n:,} characters is longer than Excel's {limit:,}: the layer is "
+                                  "too wide for a workbook").format(
+                n=len(text), limit=MAX_FORMULA), Cell(sheet, row, col).where())
         value = float(value) + 0.0  # no negative zero: spreadsheets have none
         if fmt is None:
             fmt = self.fmt["small" if value != 0 and abs(value) < 1e-3 else "value"]
@@ -239,7 +240,7 @@ class Writer:
         """The workbook-wide defined name a formula uses for a setting (``adam_eta`` when
         several runs share the workbook: Google Sheets has no names local to a sheet)."""
         if self.wb.define_name(name, "=" + cell.where(absolute=True)) == -1:
-            raise WorkbookError(f"cannot define the name {name!r}", cell.where())
+            raise WorkbookError(_("cannot define the name {name}").format(name=repr(name)), cell.where())
 
     def write_meta(self, ws):
         """The hidden sheet the reader starts from: format, layout and the spec as TOML."""
@@ -273,7 +274,8 @@ class Writer:
         values = {"lr": tr.lr, "momentum": tr.momentum, "beta1": tr.beta1, "beta2": tr.beta2, "alpha": tr.alpha,
                   "eps": tr.eps, "l1": tr.l1, "l2": tr.l2, "lr_decay": tr.lr_decay, "delta": spec.loss.delta}
         meaning = guide.SETTING_MEANINGS
-        ws.write_string(0, 0, _("Settings: edit the blue cells; every formula uses them by name"), self.fmt["title"])
+        ws.write_string(0, 0, _("Settings: edit the blue cells; every formula uses them by name"),
+            self.fmt["title"])
         for c, h in enumerate((_("name"), _("value"), _("meaning"))):
             ws.write_string(SETTINGS_FIRST_ROW - 1, c, h, self.fmt["head"])
         for key, name in SETTING_NAMES.items():

@@ -10,34 +10,37 @@ import numpy as np
 
 from ..errors import SpecError, suggest
 from ..limits import MAX_INTEGER, check_name
+from ..i18n import _
 
 
 def as_table(value, what, fname):
     if not isinstance(value, dict):
-        raise SpecError(f"{what} must be a table", fname)
+        raise SpecError(_("{what} must be a table").format(what=what), fname)
     return value
 
 
 def no_unknown(table: dict, allowed, where: str, section: str = ""):
     for key in table:
         if key not in allowed:
-            raise SpecError(f"unknown key {key!r}" + suggest(key, allowed), f"{where}{section}")
+            raise SpecError(_("unknown key {key}").format(
+                key=repr(key)) + suggest(key, allowed), f"{where}{section}")
 
 
 def as_number(value, where: str, integer: bool = False) -> float:
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        raise SpecError(f"expected a number, got {_short(value)}", where)
+        raise SpecError(_("expected a number, got {value}").format(value=_short(value)), where)
     if isinstance(value, numbers.Integral) and abs(value) > MAX_INTEGER:
         digits = int(int(value).bit_length() * 0.30103) + 1
-        raise SpecError(f"a whole number of about {digits:,} digits, more than sheetnet's limit of "
-                        f"{MAX_INTEGER:,}", where)
+        raise SpecError(_("a whole number of about {digits:,} digits, more than sheetnet's limit of {limit:,}").format(
+            digits=digits, limit=MAX_INTEGER), where)
     if not math.isfinite(value):
-        raise SpecError(f"must be a finite number, got {value}", where)
+        raise SpecError(_("must be a finite number, got {value}").format(value=value), where)
     if integer:
         if isinstance(value, float) and not value.is_integer():
-            raise SpecError(f"expected a whole number, got {value}", where)
+            raise SpecError(_("expected a whole number, got {value}").format(value=value), where)
         if abs(value) > MAX_INTEGER:
-            raise SpecError(f"{value:.6g} is more than sheetnet's limit of {MAX_INTEGER:,}", where)
+            raise SpecError(_("{value:.6g} is more than sheetnet's limit of {limit:,}").format(
+                value=value, limit=MAX_INTEGER), where)
         return int(value)
     return float(value)
 
@@ -51,31 +54,34 @@ def _short(value, n: int = 40) -> str:
 def as_matrix(value, rows: int, cols: int, where: str) -> np.ndarray:
     if not isinstance(value, list) or len(value) != rows:
         got = len(value) if isinstance(value, list) else type(value).__name__
-        raise SpecError(f"expected {rows} rows of {cols} numbers, got {got} rows", where)
+        raise SpecError(_("expected {rows} rows of {cols} numbers, got {got} rows").format(
+            rows=rows, cols=cols, got=got), where)
     out = np.empty((rows, cols))
     for r, row in enumerate(value):
         if not isinstance(row, list) or len(row) != cols:
             got = len(row) if isinstance(row, list) else repr(row)
-            raise SpecError(f"row {r + 1}: expected {cols} numbers, got {got}", where)
+            raise SpecError(_("row {value}: expected {cols} numbers, got {got}").format(
+                value=r + 1, cols=cols, got=got), where)
         for c, v in enumerate(row):
-            out[r, c] = as_number(v, f"{where} row {r + 1}, column {c + 1}")
+            out[r, c] = as_number(v, _("{where} row {value}, column {value2}").format(
+                where=where, value=r + 1, value2=c + 1))
     return out
 
 
 def as_vector(value, n: int, where: str) -> np.ndarray:
     if not isinstance(value, list) or len(value) != n:
         got = len(value) if isinstance(value, list) else repr(value)
-        raise SpecError(f"expected {n} numbers, got {got}", where)
+        raise SpecError(_("expected {n} numbers, got {got}").format(n=n, got=got), where)
     return np.array([as_number(v, f"{where} item {i + 1}") for i, v in enumerate(value)])
 
 
 def as_names(value, n: int, where: str) -> tuple[str, ...]:
     if not isinstance(value, list) or len(value) != n or not all(isinstance(v, str) and v for v in value):
-        raise SpecError(f"expected a list of {n} non-empty names", where)
+        raise SpecError(_("expected a list of {n} non-empty names").format(n=n), where)
     for i, v in enumerate(value):
         why = check_name(v)
         if why:
             raise SpecError(why, f"{where} item {i + 1}")
     if len(set(value)) != n:
-        raise SpecError("names must be distinct", where)
+        raise SpecError(_("names must be distinct"), where)
     return tuple(value)

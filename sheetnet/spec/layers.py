@@ -6,34 +6,37 @@ import math
 
 import numpy as np
 
-from ..errors import SpecError, suggest
+from ..errors import at_key, SpecError, suggest
 from ..limits import MAX_LAYERS, MAX_PARAMETERS, MAX_TOTAL_UNITS, MAX_UNITS
 from ..ops import ACTIVATIONS
 from .checks import as_matrix, as_names, as_number, as_vector, no_unknown
 from .model import INIT_SCHEMES, LAYER_KEYS, LAYER_KINDS, Layer
+from ..i18n import _
 
 
 def parse_layers(raw, fname) -> tuple[Layer, ...]:
     if not isinstance(raw, list) or not raw or not all(isinstance(t, dict) for t in raw):
-        raise SpecError("[[layers]] must be a list of tables", fname)
+        raise SpecError(_("[[layers]] must be a list of tables"), fname)
     if len(raw) < 2:
-        raise SpecError("need an input layer and at least one more layer", f"{fname}, [[layers]]")
+        raise SpecError(_("need an input layer and at least one more layer"), f"{fname}, [[layers]]")
     if len(raw) > MAX_LAYERS:
-        raise SpecError(f"{len(raw)} layers, more than sheetnet's limit of {MAX_LAYERS}", f"{fname}, [[layers]]")
+        raise SpecError(_("{n} layers, more than sheetnet's limit of {limit}").format(
+            n=len(raw), limit=MAX_LAYERS), f"{fname}, [[layers]]")
     layers: list[Layer] = []
     used_names: set[str] = set()
     used_params: set[str] = set()
     for i, t in enumerate(raw, start=1):
         kind = t.get("kind")
-        where = f"{fname}, layer {i}"
+        where = _("{fname}, layer {i}").format(fname=fname, i=i)
         if kind is None:
-            raise SpecError("missing required key 'kind'", where)
+            raise SpecError(_("missing required key 'kind'"), where)
         if kind not in LAYER_KINDS:
-            raise SpecError(f"unknown layer kind {kind!r}" + suggest(kind, LAYER_KINDS), f"{where}, key 'kind'")
-        where = f"{fname}, layer {i} ({kind})"
+            raise SpecError(_("unknown layer kind {kind}").format(
+                kind=repr(kind)) + suggest(kind, LAYER_KINDS), at_key(where, "kind"))
+        where = _("{fname}, layer {i} ({kind})").format(fname=fname, i=i, kind=kind)
         no_unknown(t, LAYER_KEYS[kind], where)
         if (i == 1) != (kind == "input"):
-            raise SpecError("the first layer must be the input layer, and only the first", where)
+            raise SpecError(_("the first layer must be the input layer, and only the first"), where)
         if kind == "input":
             layer = _parse_input(t, where)
         elif kind == "dense":
@@ -45,14 +48,16 @@ def parse_layers(raw, fname) -> tuple[Layer, ...]:
         _check_budget(layers, layer, where)
         clash = used_names.intersection(layer.names)
         if clash:
-            raise SpecError(f"unit name {sorted(clash)[0]!r} is used twice", f"{where}, key 'names'")
+            raise SpecError(_("unit name {value} is used twice").format(
+                value=repr(sorted(clash)[0])), at_key(where, "names"))
         used_names.update(layer.names)
         given = {"weight_names": [n for row in layer.weight_names or () for n in row],
                  "bias_names": list(layer.bias_names or ())}
         for key, labels in given.items():
             for label in labels:
                 if label in used_params:
-                    raise SpecError(f"parameter name {label!r} is used twice", f"{where}, key '{key}'")
+                    raise SpecError(_("parameter name {label} is used twice").format(
+                        label=repr(label)), at_key(where, key))
                 used_params.add(label)
         layers.append(layer)
     return tuple(layers)
@@ -62,8 +67,8 @@ def _check_budget(before, layer, where):
     """Units and parameters so far within sheetnet's limits (limits.py)."""
     units = sum(lay.size for lay in before) + layer.size
     if units > MAX_TOTAL_UNITS:
-        raise SpecError(f"the network would have {units:,} units, more than sheetnet's limit of "
-                        f"{MAX_TOTAL_UNITS:,}", where)
+        raise SpecError(_("the network would have {units:,} units, more than sheetnet's limit of {limit:,}").format(
+            units=units, limit=MAX_TOTAL_UNITS), where)
     if before and layer.kind != "maxpool":
         fan_in = layer.kernel ** 2 if layer.kind == "conv" else before[-1].size
         n_out = layer.maps[0] if layer.kind == "conv" else layer.size
@@ -72,23 +77,24 @@ def _check_budget(before, layer, where):
              lay.size * (prev.size + 1) if lay.kind == "dense" else 0)
             for prev, lay in zip(before, before[1:]))
         if params > MAX_PARAMETERS:
-            raise SpecError(f"the network would have {params:,} parameters, more than sheetnet's limit of "
-                            f"{MAX_PARAMETERS:,}", where)
+            raise SpecError(_("the network would have {params:,} parameters, more than sheetnet's limit of "
+                              "{limit:,}").format(params=params, limit=MAX_PARAMETERS), where)
 
 
 def _count(value, key, where, limit=MAX_UNITS) -> int:
     """A whole number from 1 to ``limit``."""
-    n = as_number(value, f"{where}, key '{key}'", integer=True)
+    n = as_number(value, at_key(where, key), integer=True)
     if n < 1:
-        raise SpecError(f"must be at least 1, got {n}", f"{where}, key '{key}'")
+        raise SpecError(_("must be at least 1, got {n}").format(n=n), at_key(where, key))
     if n > limit:
-        raise SpecError(f"{n:,} is more than sheetnet's limit of {limit:,}", f"{where}, key '{key}'")
+        raise SpecError(_("{n:,} is more than sheetnet's limit of {limit:,}").format(
+            n=n, limit=limit), at_key(where, key))
     return n
 
 
 def _size(t, where) -> int:
     if "size" not in t:
-        raise SpecError("missing required key 'size'", where)
+        raise SpecError(_("missing required key 'size'"), where)
     return _count(t["size"], "size", where)
 
 
@@ -97,19 +103,21 @@ def _parse_input(t, where) -> Layer:
     if "shape" in t:
         s = t["shape"]
         if not isinstance(s, list) or not s or len(s) > 2:
-            raise SpecError("expected [height, width]", f"{where}, key 'shape'")
-        shape = tuple(as_number(v, f"{where}, key 'shape'", integer=True) for v in s)
+            raise SpecError(_("expected [height, width]"), at_key(where, "shape"))
+        shape = tuple(as_number(v, at_key(where, "shape"), integer=True) for v in s)
         if min(shape) < 1:
-            raise SpecError("sizes must be at least 1", f"{where}, key 'shape'")
+            raise SpecError(_("sizes must be at least 1"), at_key(where, "shape"))
         size = math.prod(shape)
         if size > MAX_UNITS:
-            raise SpecError(f"an image of {size:,} pixels, more than sheetnet's limit of {MAX_UNITS:,} units",
-                            f"{where}, key 'shape'")
+            raise SpecError(_("an image of {size:,} pixels, more than sheetnet's limit of {limit:,} units").format(
+                size=size, limit=MAX_UNITS),
+                            at_key(where, "shape"))
         if "size" in t and _size(t, where) != size:
-            raise SpecError(f"size {t['size']} does not match shape {list(shape)} ({size} units)", where)
+            raise SpecError(_("size {size} does not match shape {value} ({size2} units)").format(
+                size=t['size'], value=list(shape), size2=size), where)
     else:
         size = _size(t, where)
-    names = as_names(t["names"], size, f"{where}, key 'names'") if "names" in t else None
+    names = as_names(t["names"], size, at_key(where, "names")) if "names" in t else None
     if names is None:
         if shape is not None and len(shape) == 2:
             names = tuple(f"x{r + 1}_{c + 1}" for r in range(shape[0]) for c in range(shape[1]))
@@ -121,31 +129,33 @@ def _parse_input(t, where) -> Layer:
 def _parse_dense(t, where, fan_in: int, index: int) -> Layer:
     size = _size(t, where)
     if "activation" not in t:
-        raise SpecError("missing required key 'activation'", where)
+        raise SpecError(_("missing required key 'activation'"), where)
     act = t["activation"]
-    ACTIVATIONS.get_named(act, f"{where}, key 'activation'")
-    names = as_names(t["names"], size, f"{where}, key 'names'") if "names" in t else \
+    ACTIVATIONS.get_named(act, at_key(where, "activation"))
+    names = as_names(t["names"], size, at_key(where, "names")) if "names" in t else \
         tuple(f"L{index - 1}.u{k + 1}" for k in range(size))
     has_w, has_b = "weights" in t, "biases" in t
     if has_w != has_b:
-        raise SpecError("give both 'weights' and 'biases', or neither (then 'init')", where)
+        raise SpecError(_("give both 'weights' and 'biases', or neither (then 'init')"), where)
     weights = biases = None
     if has_w:
         if "init" in t:
-            raise SpecError("give either 'weights'/'biases' or 'init', not both", where)
-        weights = as_matrix(t["weights"], size, fan_in, f"{where}, key 'weights'")
-        biases = as_vector(t["biases"], size, f"{where}, key 'biases'")
+            raise SpecError(_("give either 'weights'/'biases' or 'init', not both"), where)
+        weights = as_matrix(t["weights"], size, fan_in, at_key(where, "weights"))
+        biases = as_vector(t["biases"], size, at_key(where, "biases"))
     init = t.get("init", "xavier_uniform")
     if init not in INIT_SCHEMES:
-        raise SpecError(f"unknown init {init!r}" + suggest(init, INIT_SCHEMES), f"{where}, key 'init'")
+        raise SpecError(_("unknown init {init}").format(
+            init=repr(init)) + suggest(init, INIT_SCHEMES), at_key(where, "init"))
     weight_names = bias_names = None
     if "weight_names" in t:
         wn = t["weight_names"]
         if not isinstance(wn, list) or len(wn) != size:
-            raise SpecError(f"expected {size} rows of {fan_in} names", f"{where}, key 'weight_names'")
-        weight_names = tuple(as_names(row, fan_in, f"{where}, key 'weight_names'") for row in wn)
+            raise SpecError(_("expected {size} rows of {fan_in} names").format(
+                size=size, fan_in=fan_in), at_key(where, "weight_names"))
+        weight_names = tuple(as_names(row, fan_in, at_key(where, "weight_names")) for row in wn)
     if "bias_names" in t:
-        bias_names = as_names(t["bias_names"], size, f"{where}, key 'bias_names'")
+        bias_names = as_names(t["bias_names"], size, at_key(where, "bias_names"))
     return Layer(kind="dense", size=size, names=names, activation=act, weights=weights, biases=biases,
                  init=init, weight_names=weight_names, bias_names=bias_names)
 
@@ -153,38 +163,43 @@ def _parse_dense(t, where, fan_in: int, index: int) -> Layer:
 def _parse_conv(t, where, prev: Layer, index: int) -> Layer:
     """F filters of k×k over a single-channel image, stride 1, no padding (SPEC.md, v1)."""
     if index != 2 or prev.shape is None or len(prev.shape) != 2:
-        raise SpecError("a conv layer must come right after an input layer with shape = [height, width]", where)
+        raise SpecError(_("a conv layer must come right after an input layer with shape = [height, width]"), where)
     for key in ("filters", "kernel", "activation"):
         if key not in t:
-            raise SpecError(f"missing required key '{key}'", where)
+            raise SpecError(_("missing required key '{key}'").format(key=key), where)
     F = _count(t["filters"], "filters", where)
-    k = as_number(t["kernel"], f"{where}, key 'kernel'", integer=True)
+    k = as_number(t["kernel"], at_key(where, "kernel"), integer=True)
     H, W = prev.shape
     if F * (H - min(k, H) + 1) * (W - min(k, W) + 1) > MAX_TOTAL_UNITS:
-        raise SpecError(f"{F:,} filters give more than sheetnet's limit of {MAX_TOTAL_UNITS:,} units",
-                        f"{where}, key 'filters'")
+        raise SpecError(_("{f:,} filters give more than sheetnet's limit of {limit:,} units").format(
+            f=F, limit=MAX_TOTAL_UNITS),
+                        at_key(where, "filters"))
     if not 1 <= k <= min(H, W):
-        raise SpecError(f"must be between 1 and {min(H, W)} (the image is {H}x{W}), got {k}", f"{where}, key 'kernel'")
+        raise SpecError(_("must be between 1 and {value} (the image is {h}x{w}), got {k}").format(
+            value=min(H, W), h=H, w=W, k=k), at_key(where, "kernel"))
     act = t["activation"]
-    ACTIVATIONS.get_named(act, f"{where}, key 'activation'")
+    ACTIVATIONS.get_named(act, at_key(where, "activation"))
     if act == "softmax":
-        raise SpecError("softmax is only allowed on the output layer", f"{where}, key 'activation'")
-    filters = as_names(t["names"], F, f"{where}, key 'names'") if "names" in t else tuple(f"f{n + 1}" for n in range(F))
+        raise SpecError(_("softmax is only allowed on the output layer"), at_key(where, "activation"))
+    filters = as_names(t["names"], F, at_key(where, "names")) if "names" in t else tuple(f"f{n + 1}" for n in range(F))
     weights = biases = None
     has_w, has_b = "weights" in t, "biases" in t
     if has_w != has_b:
-        raise SpecError("give both 'weights' and 'biases', or neither (then 'init')", where)
+        raise SpecError(_("give both 'weights' and 'biases', or neither (then 'init')"), where)
     if has_w:
         if "init" in t:
-            raise SpecError("give either 'weights'/'biases' or 'init', not both", where)
+            raise SpecError(_("give either 'weights'/'biases' or 'init', not both"), where)
         raw = t["weights"]
         if not isinstance(raw, list) or len(raw) != F:
-            raise SpecError(f"expected {F} filters of {k}x{k} numbers", f"{where}, key 'weights'")
-        weights = np.stack([as_matrix(f, k, k, f"{where}, key 'weights', filter {n + 1}") for n, f in enumerate(raw)])
-        biases = as_vector(t["biases"], F, f"{where}, key 'biases'")
+            raise SpecError(_("expected {f} filters of {k}x{k} numbers").format(
+                f=F, k=k), at_key(where, "weights"))
+        weights = np.stack([as_matrix(f, k, k, _("{where}, key 'weights', filter {value}").format(
+            where=where, value=n + 1)) for n, f in enumerate(raw)])
+        biases = as_vector(t["biases"], F, at_key(where, "biases"))
     init = t.get("init", "xavier_uniform")
     if init not in INIT_SCHEMES:
-        raise SpecError(f"unknown init {init!r}" + suggest(init, INIT_SCHEMES), f"{where}, key 'init'")
+        raise SpecError(_("unknown init {init}").format(
+            init=repr(init)) + suggest(init, INIT_SCHEMES), at_key(where, "init"))
     Ho, Wo = H - k + 1, W - k + 1
     return Layer(kind="conv", size=F * Ho * Wo, names=_map_units(filters, Ho, Wo), activation=act,
                  weights=weights, biases=biases, init=init, maps=(F, Ho, Wo), map_names=filters, kernel=k)
@@ -193,12 +208,13 @@ def _parse_conv(t, where, prev: Layer, index: int) -> Layer:
 def _parse_maxpool(t, where, prev: Layer) -> Layer:
     """Non-overlapping p×p windows over the maps of the conv layer before it."""
     if prev.kind != "conv":
-        raise SpecError("a maxpool layer must follow a conv layer", where)
+        raise SpecError(_("a maxpool layer must follow a conv layer"), where)
     p = _size(t, where)
     F, H, W = prev.maps
     if H % p or W % p:
-        raise SpecError(f"the pooling size {p} must divide the {H}x{W} maps of the conv layer", f"{where}, key 'size'")
-    names = as_names(t["names"], F, f"{where}, key 'names'") if "names" in t else \
+        raise SpecError(_("the pooling size {p} must divide the {h}x{w} maps of the conv layer").format(
+            p=p, h=H, w=W), at_key(where, "size"))
+    names = as_names(t["names"], F, at_key(where, "names")) if "names" in t else \
         tuple(f"max_{n}" for n in prev.map_names)
     Hp, Wp = H // p, W // p
     return Layer(kind="maxpool", size=F * Hp * Wp, names=_map_units(names, Hp, Wp), activation="linear",

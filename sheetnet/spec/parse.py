@@ -10,7 +10,7 @@ import dataclasses
 import os
 import tomllib
 
-from ..errors import SpecError, suggest
+from ..errors import at_key, SpecError, suggest
 from ..limits import MAX_SPEC_BYTES, check_name
 from ..ops import ACTIVATIONS, OPTIMIZERS
 from .checks import as_number, as_table, no_unknown
@@ -19,6 +19,7 @@ from .data import parse_data
 from .layers import parse_layers
 from .model import TOP_KEYS, Spec
 from .settings import Loss, parse_loss, parse_train
+from ..i18n import _
 
 
 def load_spec(path: str) -> Spec:
@@ -33,7 +34,7 @@ def read_toml(path: str) -> dict:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
-        raise SpecError("not a text file (not UTF-8)", name) from None
+        raise SpecError(_("not a text file (not UTF-8)"), name) from None
     return parse_toml(text.removeprefix("\ufeff"), name)
 
 
@@ -42,9 +43,9 @@ def parse_toml(text: str, where: str) -> dict:
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
-        raise SpecError(f"not valid TOML: {e}", where) from None
+        raise SpecError(_("not valid TOML: {e}").format(e=e), where) from None
     except RecursionError:
-        raise SpecError("not valid TOML for sheetnet: arrays or tables nested too deeply", where) from None
+        raise SpecError(_("not valid TOML for sheetnet: arrays or tables nested too deeply"), where) from None
 
 
 def parse_spec(raw: dict, path: str = "<spec>") -> Spec:
@@ -54,13 +55,14 @@ def parse_spec(raw: dict, path: str = "<spec>") -> Spec:
     no_unknown(raw, TOP_KEYS, fname)
     for key in ("layers", "loss", "data"):  # [train] has a default for every key
         if key not in raw:
-            raise SpecError(f"missing required {'[[layers]] tables' if key == 'layers' else f'[{key}] table'}", fname)
+            raise SpecError(_("missing required {value}").format(
+                value='[[layers]] tables' if key == 'layers' else f'[{key}] table'), fname)
     name = raw.get("name", "")
     if not isinstance(name, str):
-        raise SpecError("must be a string", f"{fname}, key 'name'")
+        raise SpecError(_("must be a string"), at_key(fname, "name"))
     why = check_name(name)
     if why:
-        raise SpecError(why, f"{fname}, key 'name'")
+        raise SpecError(why, at_key(fname, "name"))
     layers = parse_layers(raw["layers"], fname)
     loss = parse_loss(as_table(raw["loss"], "[loss]", fname), fname)
     train = parse_train(as_table(raw.get("train", {}), "[train]", fname), fname)
@@ -81,18 +83,18 @@ def parse_compare(t, fname, train, layers) -> tuple:
     -> ((setting, (value, …)), …).  ``activation`` sets the hidden layers' activation."""
     listed = [key for key, value in t.items() if isinstance(value, list)]
     if listed and len(listed) != len(t):
-        raise SpecError("give either optimizers with their learning rates or settings with lists of values, "
-                        "not both", f"{fname}, [compare]")
+        raise SpecError(_("give either optimizers with their learning rates or settings with lists of values, not "
+                          "both"), f"{fname}, [compare]")
     if not listed:
         return tuple(_optimizer_rate(key, value, f"{fname}, [compare] key {key!r}") for key, value in t.items())
     out = []
     for key, values in t.items():
-        where = f"{fname}, [compare] key {key!r}"
+        where = _("{fname}, [compare] key {key}").format(fname=fname, key=repr(key))
         if key not in SWEEPS:
-            raise SpecError(f"cannot compare over {key!r}" + suggest(key, SWEEPS) + "; choose from "
-                            + ", ".join(SWEEPS), where)
+            raise SpecError(_("cannot compare over {key}").format(
+                key=repr(key)) + suggest(key, SWEEPS) + _("; choose from ") + ", ".join(SWEEPS), where)
         if not values:
-            raise SpecError("expected a list of at least one value", where)
+            raise SpecError(_("expected a list of at least one value"), where)
         for i, value in enumerate(values, start=1):
             _check_sweep_value(key, value, train, layers, f"{where}, item {i}", fname)
         out.append((key, tuple(values)))
@@ -101,11 +103,11 @@ def parse_compare(t, fname, train, layers) -> tuple:
 
 def _optimizer_rate(opt, lr, where):
     if opt in SWEEPS:
-        raise SpecError(f"expected a list of values to compare, got {lr!r}", where)
+        raise SpecError(_("expected a list of values to compare, got {lr}").format(lr=repr(lr)), where)
     OPTIMIZERS.get_named(opt, where)
     lr = as_number(lr, where)
     if lr <= 0:
-        raise SpecError(f"a learning rate must be > 0, got {lr}", where)
+        raise SpecError(_("a learning rate must be > 0, got {lr}").format(lr=lr), where)
     return opt, lr
 
 
@@ -114,9 +116,10 @@ def _check_sweep_value(key, value, train, layers, where, fname):
     if key == "activation":
         ACTIVATIONS.get_named(value, where)
         if value == "softmax":
-            raise SpecError("softmax is only for the output layer; compare the hidden layers' activations", where)
+            raise SpecError(_("softmax is only for the output layer; compare the hidden layers' activations"),
+                where)
         if not any(layer.activation for layer in layers[1:-1]):
-            raise SpecError("the network has no hidden layer whose activation could change", where)
+            raise SpecError(_("the network has no hidden layer whose activation could change"), where)
         return
     raw = {**dataclasses.asdict(train), key: value}
     if key == "optimizer":
@@ -131,11 +134,13 @@ def check_pairing(layers, loss: Loss, fname):
     out = layers[-1]
     for i, layer in enumerate(layers[1:-1], start=2):
         if layer.activation == "softmax":
-            raise SpecError("softmax is only allowed on the output layer (with loss 'cross_entropy')",
-                            f"{fname}, layer {i} (dense), key 'activation'")
+            raise SpecError(_("softmax is only allowed on the output layer (with loss 'cross_entropy')"),
+                            _("{fname}, layer {i} (dense), key 'activation'").format(fname=fname, i=i))
     if loss.kind == "cross_entropy" and out.activation != "softmax":
-        raise SpecError(f"loss 'cross_entropy' needs a softmax output layer, got '{out.activation}'",
+        raise SpecError(_("loss 'cross_entropy' needs a softmax output layer, got '{activation}'").format(
+            activation=out.activation),
                         f"{fname}, [loss] key 'kind'")
     if out.activation == "softmax" and loss.kind != "cross_entropy":
-        raise SpecError(f"a softmax output layer needs loss 'cross_entropy', got '{loss.kind}'",
+        raise SpecError(_("a softmax output layer needs loss 'cross_entropy', got '{kind}'").format(
+            kind=loss.kind),
                         f"{fname}, [loss] key 'kind'")

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from ..errors import SpecError, suggest
 from ..ops import LOSSES, OPTIMIZERS
 from .checks import as_number, no_unknown
+from ..i18n import _
 
 @dataclass(frozen=True)
 class Loss:
@@ -44,15 +45,17 @@ def parse_loss(t, fname) -> Loss:
     where = f"{fname}, [loss]"
     no_unknown(t, LOSS_KEYS, where)
     if "kind" not in t:
-        raise SpecError("missing required key 'kind'", where)
-    LOSSES.get_named(t["kind"], f"{where} key 'kind'")
+        raise SpecError(_("missing required key 'kind'"), where)
+    LOSSES.get_named(t["kind"], _("{where} key 'kind'").format(where=where))
     reduction = t.get("reduction", "mean")
     if reduction not in ("mean", "sum"):
-        raise SpecError(f"unknown reduction {reduction!r}" + suggest(reduction, ("mean", "sum")),
-                        f"{where} key 'reduction'")
-    delta = as_number(t.get("delta", 1.0), f"{where} key 'delta'")
+        raise SpecError(_("unknown reduction {reduction}").format(
+            reduction=repr(reduction)) + suggest(reduction, ("mean", "sum")),
+                        _("{where} key 'reduction'").format(where=where))
+    delta = as_number(t.get("delta", 1.0), _("{where} key 'delta'").format(where=where))
     if delta <= 0:
-        raise SpecError(f"must be > 0, got {delta}", f"{where} key 'delta'")
+        raise SpecError(_("must be > 0, got {delta}").format(
+            delta=delta), _("{where} key 'delta'").format(where=where))
     return Loss(kind=t["kind"], reduction=reduction, delta=delta)
 
 
@@ -60,16 +63,16 @@ def parse_train(t, fname) -> Train:
     where = f"{fname}, [train]"
     no_unknown(t, TRAIN_DEFAULTS, where)
     opt = t.get("optimizer", "sgd")
-    OPTIMIZERS.get_named(opt, f"{where} key 'optimizer'")
+    OPTIMIZERS.get_named(opt, _("{where} key 'optimizer'").format(where=where))
     values = {}
     for key, default in TRAIN_DEFAULTS.items():
         if key == "optimizer":
             continue
         v = t.get(key, default)
-        kw = f"{where} key '{key}'"
+        kw = _("{where} key '{key}'").format(where=where, key=key)
         if key in ("shuffle", "freeze_biases"):
             if not isinstance(v, bool):
-                raise SpecError(f"expected true or false, got {v!r}", kw)
+                raise SpecError(_("expected true or false, got {v}").format(v=repr(v)), kw)
         elif key == "eps" and v is None:
             v = 1e-10 if opt == "adagrad" else 1e-8
         else:
@@ -92,4 +95,5 @@ def check_train_ranges(tr: Train, fname: str):
     ]
     for key, ok, rule in rules:
         if not ok:
-            raise SpecError(f"must be {rule}, got {getattr(tr, key)}", f"{where} key '{key}'")
+            raise SpecError(_("must be {rule}, got {value}").format(
+                rule=rule, value=getattr(tr, key)), _("{where} key '{key}'").format(where=where, key=key))

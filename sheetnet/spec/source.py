@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 
 from ..errors import SpecError
+from ..i18n import _
 
 
 def read_text_file(path: str, limit: int, what: str = "file") -> bytes:
@@ -19,24 +20,28 @@ def read_text_file(path: str, limit: int, what: str = "file") -> bytes:
     try:
         fh = open(path, "rb", opener=lambda p, flags: os.open(p, flags | nonblocking))
     except FileNotFoundError:
-        raise SpecError("no such file", path) from None
+        raise SpecError(_("no such file"), path) from None
     except IsADirectoryError:
-        raise SpecError(f"is a directory, not a {what}", path) from None
+        raise SpecError(_("is a directory, not a {what}").format(what=what), path) from None
     except OSError as e:
-        raise SpecError(f"cannot read the {what}: {e.strerror}", path) from None
+        raise SpecError(_("cannot read the {what}: {strerror}").format(
+            what=what, strerror=e.strerror), path) from None
     with fh:
         st = os.fstat(fh.fileno())
         if stat.S_ISDIR(st.st_mode):
-            raise SpecError(f"is a directory, not a {what}", path)
+            raise SpecError(_("is a directory, not a {what}").format(what=what), path)
         if not stat.S_ISREG(st.st_mode):
-            raise SpecError(f"not a regular file (a device, pipe or socket): sheetnet reads a {what} only "
-                            "from a regular file", path)
+            raise SpecError(_("not a regular file (a device, pipe or socket): sheetnet reads a {what} only from a "
+                              "regular file").format(what=what), path)
         if st.st_size > limit:
-            raise SpecError(f"the {what} has {st.st_size:,} bytes, more than sheetnet's limit of {limit:,}", path)
+            raise SpecError(_("the {what} has {st_size:,} bytes, more than sheetnet's limit of {limit:,}").format(
+                what=what, st_size=st.st_size, limit=limit), path)
         try:
             data = fh.read(limit + 1)
         except OSError as e:
-            raise SpecError(f"cannot read the {what}: {e.strerror}", path) from None
+            raise SpecError(_("cannot read the {what}: {strerror}").format(
+                what=what, strerror=e.strerror), path) from None
     if len(data) > limit:
-        raise SpecError(f"the {what} has more than sheetnet's limit of {limit:,} bytes", path)
+        raise SpecError(_("the {what} has more than sheetnet's limit of {limit:,} bytes").format(
+            what=what, limit=limit), path)
     return data
