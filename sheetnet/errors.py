@@ -15,7 +15,7 @@ class SheetnetError(Exception):
     def __init__(self, message: str, where: str | None = None):
         self.message = message
         self.where = where
-        super().__init__(f"{where}: {message}" if where else message)
+        super().__init__(_("{where}: {message}").format(where=where, message=message) if where else message)
 
 
 class SpecError(SheetnetError):

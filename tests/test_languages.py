@@ -262,4 +262,32 @@ def test_the_environment_chooses_the_language_of_help_and_errors():
     assert "訓練 SPEC 所描述的網路。" in result.output
     result = runner.invoke(main, ["step", "mazur", "--steps", "100000"], env={"LANG": "zh_CN.UTF-8", "LANGUAGE": ""})
     assert result.exit_code == 2
-    assert result.output.strip() == "sheetnet：错误：--steps: 100,000 步，超过了 sheetnet 逐步演算的上限（10,000）"
+    assert result.output.strip() == "sheetnet：错误：--steps：100,000 步，超过了 sheetnet 逐步演算的上限（10,000）"
+
+
+@pytest.mark.parametrize("lang, line", [
+    ("zh-CN", "sheetnet：错误：bad.toml，第 2 层（dense），键 'activation'：未知的 activation 'sigmod'；你是不是想写 'sigmoid'？"),
+    ("zh-TW", "sheetnet：錯誤：bad.toml，第 2 層（dense），鍵 'activation'：未知的 activation 'sigmod'；你是不是想寫 'sigmoid'？"),
+    ("en", "sheetnet: error: bad.toml, layer 2 (dense), key 'activation': unknown activation 'sigmod'; did you mean "
+           "'sigmoid'?"),
+])
+def test_a_spec_error_is_one_line_in_the_learners_language(tmp_path, lang, line):
+    spec = tmp_path / "bad.toml"
+    spec.write_text('[[layers]]\nkind = "input"\nsize = 2\n[[layers]]\nkind = "dense"\nsize = 2\n'
+                    'activation = "sigmod"\n[loss]\nkind = "half_sse"\n[data]\ninputs = [[0, 1]]\ntargets = [[1, 0]]\n',
+                    encoding="utf-8")
+    result = CliRunner().invoke(main, ["train", str(spec), "--lang", lang])
+    assert result.exit_code == 2 and result.output == line + "\n"
+
+
+def test_a_workbook_error_names_sheet_and_cell_in_chinese(tmp_path):
+    book = tmp_path / "m.xlsx"
+    assert CliRunner().invoke(main, ["train", "mazur", "-o", str(book)]).exit_code == 0
+    import openpyxl
+    wb = openpyxl.load_workbook(book)
+    wb["Settings"]["B4"] = "abc"  # eta, as text
+    wb.save(book)
+    result = CliRunner().invoke(main, ["read", str(book), "--lang", "zh-CN"])
+    assert result.exit_code == 2
+    assert result.output.startswith("sheetnet：错误：m.xlsx，工作表 'Settings'，单元格 B4：")
+    assert "应为数，实际是 'abc'" in result.output and result.output.count("\n") == 1

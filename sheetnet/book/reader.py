@@ -56,7 +56,7 @@ class Book:
         return self.scope is None or self.scope.covers(self.layout, kind, layer, item, pos)
 
     def where(self, cell: Cell) -> str:
-        return f"{os.path.basename(self.path)}, sheet '{cell.sheet}', cell {cell.a1()}"
+        return at_cell(os.path.basename(self.path), cell.sheet, cell.a1())
 
     def found(self, cell: Cell):
         """(formula or None, stored value or None) of a cell; (None, None) if empty."""

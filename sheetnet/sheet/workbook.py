@@ -65,8 +65,8 @@ def check_output_path(path: str, reading=None):
         raise WorkbookError(_("the output file name is empty"), "-o")
     for src in (reading,) if isinstance(reading, str) else (reading or ()):
         if os.path.exists(path) and os.path.exists(src) and os.path.samefile(path, src):
-            what = "the workbook being read" if src.lower().endswith((".xlsx", ".xlsm")) else \
-                "a file this command reads (the spec or its data)"
+            what = _("the workbook being read") if src.lower().endswith((".xlsx", ".xlsm")) else \
+                _("a file this command reads (the spec or its data)")
             raise WorkbookError(_("refusing to write over {what}; choose another output").format(what=what), path)
     if not path.lower().endswith(".xlsx"):
         raise WorkbookError(_("the output must be an .xlsx file"), path)

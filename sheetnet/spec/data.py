@@ -18,7 +18,7 @@ from .checks import _short, as_matrix, no_unknown
 from .source import read_text_file
 from .model import DATA_KEYS, Data
 from .settings import Loss
-from ..i18n import _
+from ..i18n import N_, _
 
 
 def parse_data(t, fname, base_dir, layers, loss: Loss) -> Data:
@@ -137,7 +137,7 @@ def read_table(path: str, rel: str, opening: str | None = None) -> tuple[list[st
     (UTF-8, a byte-order mark allowed).  ``rel`` names the file in messages, ``opening`` where it
     was named if it cannot be opened."""
     try:
-        raw = read_text_file(path, MAX_CSV_BYTES, "CSV file")
+        raw = read_text_file(path, MAX_CSV_BYTES, N_("CSV file"))
     except SpecError as e:
         msg = "cannot read the CSV file: no such file" if e.message == "no such file" else e.message
         raise SpecError(msg, opening or rel) from None

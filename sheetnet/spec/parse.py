@@ -19,7 +19,7 @@ from .data import parse_data
 from .layers import parse_layers
 from .model import TOP_KEYS, Spec
 from .settings import Loss, parse_loss, parse_train
-from ..i18n import _
+from ..i18n import N_, _
 
 
 def load_spec(path: str) -> Spec:
@@ -30,7 +30,7 @@ def load_spec(path: str) -> Spec:
 def read_toml(path: str) -> dict:
     """A spec file's TOML as a dict (one-line errors for a missing, unreadable or invalid file)."""
     name = os.path.basename(path)
-    data = read_text_file(path, MAX_SPEC_BYTES, "spec file")
+    data = read_text_file(path, MAX_SPEC_BYTES, N_("spec file"))
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
@@ -55,8 +55,8 @@ def parse_spec(raw: dict, path: str = "<spec>") -> Spec:
     no_unknown(raw, TOP_KEYS, fname)
     for key in ("layers", "loss", "data"):  # [train] has a default for every key
         if key not in raw:
-            raise SpecError(_("missing required {value}").format(
-                value='[[layers]] tables' if key == 'layers' else f'[{key}] table'), fname)
+            raise SpecError(_("missing required [[layers]] tables") if key == "layers" else
+                            _("missing required [{key}] table").format(key=key), fname)
     name = raw.get("name", "")
     if not isinstance(name, str):
         raise SpecError(_("must be a string"), at_key(fname, "name"))

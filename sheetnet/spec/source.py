@@ -6,14 +6,15 @@ from __future__ import annotations
 import os
 
 from ..errors import SpecError
-from ..i18n import _
+from ..i18n import N_, _
 
 
-def read_text_file(path: str, limit: int, what: str = "file") -> bytes:
+def read_text_file(path: str, limit: int, what: str = N_("file")) -> bytes:
     """The bytes of a regular file of at most ``limit`` bytes, or one SpecError.
 
     Opened without blocking (a named pipe nobody writes to, a terminal) and refused unless it
     is a regular file (``/dev/zero`` would never end); read at most ``limit`` + 1 bytes."""
+    what = _(what)  # "spec file", "CSV file": marked N_ where they are named
     import stat
 
     nonblocking = getattr(os, "O_NONBLOCK", 0)
